@@ -1,0 +1,221 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Everything else receives a `Config` through its
+ * constructor, so tests pass their own. Values come from the process environment, then an
+ * optional `.env` file in the working directory (the environment wins).
+ */
+export const allRoles = ['api', 'ingest', 'issues', 'alerts', 'uptime', 'insights'] as const;
+export type RoleName = (typeof allRoles)[number];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`invalid configuration: ${setting}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'].includes(v), 'must be true or false')
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL (${protocols.join(' or ')})`);
+
+const envSchema = z.object({
+  NODE_ENV: z.string().optional(),
+  BEACON_ENV: z.enum(['development', 'production', 'test']).optional(),
+  PORT: int(0, 65535).default(8000),
+  HOST: z.string().default('0.0.0.0'),
+  BEACON_PUBLIC_URL: url(['http:', 'https:']).optional(),
+  BEACON_DATA_DIR: z.string().default('./data'),
+  BEACON_ROLES: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  DB_HOST: z.string().optional(),
+  DB_PORT: int(1, 65535).optional(),
+  DB_USERNAME: z.string().optional(),
+  DB_PASSWORD: z.string().optional(),
+  DB_NAME: z.string().optional(),
+  DB_POOL_MAX: int(1, 500).default(10),
+  EMBEDDED_PG_PORT: int(0, 65535).default(0),
+  JWT_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  JwtKey: z.string().min(32, 'must be at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL_SECONDS: int(30, 86_400).default(900),
+  REFRESH_TOKEN_TTL_DAYS: int(1, 365).default(30),
+  KAFKA_BROKERS: z.string().optional(),
+  KAFKA_PARTITIONS: int(1, 1024).default(6),
+  BUS_TOPIC_PREFIX: z.string().default('beacon.'),
+  BUS_PARTITIONS: int(1, 256).default(8),
+  BUS_RETENTION_HOURS: int(1, 24 * 365).default(72),
+  BODY_LIMIT_BYTES: int(1024, 1024 ** 3).default(20 * 1024 * 1024),
+  INGEST_MAX_DECOMPRESSED_BYTES: int(1024, 1024 ** 3).default(50 * 1024 * 1024),
+  INGEST_MAX_EVENT_BYTES: int(1024, 100 * 1024 ** 2).default(1024 * 1024),
+  INGEST_MAX_ITEMS: int(1, 10_000).default(100),
+  INGEST_MAX_ATTACHMENT_BYTES: int(0, 1024 ** 3).default(10 * 1024 * 1024),
+  INGEST_PROJECT_RATE_PER_MINUTE: int(0, 1e9).default(0),
+  SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+  SMTP_FROM: z.string().default('Beacon <beacon@localhost>'),
+  WORKER_CONCURRENCY: int(1, 10_000).default(200),
+  OLLAMA_URL: url(['http:', 'https:']).optional(),
+  OLLAMA_MODEL: z.string().default('llama3.2:3b'),
+  INSIGHTS_URL: url(['http:', 'https:']).optional(),
+  INSIGHTS_MODEL: z.string().optional(),
+  INSIGHTS_API_KEY: z.string().optional(),
+});
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  publicUrl: string;
+  dataDir: string;
+  roles: RoleName[];
+  logLevel: string;
+  database: { kind: 'embedded'; port: number } | { kind: 'external'; url: string };
+  dbPoolMax: number;
+  jwtKey?: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlDays: number;
+  bus: {
+    kind: 'embedded' | 'kafka';
+    brokers: string[];
+    topicPrefix: string;
+    kafkaPartitions: number;
+    embeddedPartitions: number;
+    retentionHours: number;
+  };
+  http: { bodyLimit: number };
+  ingest: {
+    maxDecompressedBytes: number;
+    maxEventBytes: number;
+    maxItems: number;
+    maxAttachmentBytes: number;
+    projectRatePerMinute: number;
+  };
+  smtp?: { url: string; from: string };
+  uptime: { workerConcurrency: number };
+  insights: {
+    ollama?: { url: string; model: string };
+    openai?: { url: string; model: string; apiKey?: string };
+  };
+}
+
+/** Read `.env` (if any) under the process environment; the environment wins. */
+export function readEnvironment(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const file = path.join(cwd, '.env');
+  const fromFile = existsSync(file) ? parseDotenv(readFileSync(file)) : {};
+  const merged: Record<string, string> = { ...fromFile };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
+  return merged;
+}
+
+export function parseRoles(value: string | undefined): RoleName[] {
+  if (!value || value.trim() === '' || value.trim() === 'all') return [...allRoles];
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of names)
+    if (!(allRoles as readonly string[]).includes(n))
+      throw new ConfigError('BEACON_ROLES', `unknown role "${n}" (known: ${allRoles.join(', ')})`);
+  return names as RoleName[];
+}
+
+/** Parse and validate; throws ConfigError naming the first bad setting. */
+export function loadConfig(raw: Record<string, string | undefined> = readEnvironment()): Config {
+  const res = envSchema.safeParse(raw);
+  if (!res.success) {
+    const issue = res.error.issues[0]!;
+    const setting = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(setting, `${issue.message} (got ${JSON.stringify(raw[setting] ?? '')})`);
+  }
+  const e = res.data;
+  const env = e.BEACON_ENV ?? (e.NODE_ENV === 'production' ? 'production' : e.NODE_ENV === 'test' ? 'test' : 'development');
+
+  let database: Config['database'] = { kind: 'embedded', port: e.EMBEDDED_PG_PORT };
+  if (e.DATABASE_URL) database = { kind: 'external', url: e.DATABASE_URL };
+  else if (e.DB_HOST) {
+    const u = new URL('postgres://localhost');
+    u.hostname = e.DB_HOST;
+    u.port = String(e.DB_PORT ?? 5432);
+    u.username = encodeURIComponent(e.DB_USERNAME ?? 'postgres');
+    if (e.DB_PASSWORD) u.password = encodeURIComponent(e.DB_PASSWORD);
+    u.pathname = `/${encodeURIComponent(e.DB_NAME ?? 'beacon')}`;
+    database = { kind: 'external', url: u.toString() };
+  }
+
+  const brokers = (e.KAFKA_BROKERS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const b of brokers)
+    if (!/^[^:\s]+:\d+$/.test(b)) throw new ConfigError('KAFKA_BROKERS', `"${b}" is not host:port`);
+
+  const jwtKey = e.JWT_KEY ?? e.JwtKey;
+  if (env === 'production' && !jwtKey)
+    throw new ConfigError('JWT_KEY', 'is required in production (at least 32 random characters)');
+
+  return {
+    env,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.BEACON_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    dataDir: path.resolve(e.BEACON_DATA_DIR),
+    roles: parseRoles(e.BEACON_ROLES),
+    logLevel: e.LOG_LEVEL,
+    database,
+    dbPoolMax: e.DB_POOL_MAX,
+    jwtKey,
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
+    bus: {
+      kind: brokers.length > 0 ? 'kafka' : 'embedded',
+      brokers,
+      topicPrefix: e.BUS_TOPIC_PREFIX,
+      kafkaPartitions: e.KAFKA_PARTITIONS,
+      embeddedPartitions: e.BUS_PARTITIONS,
+      retentionHours: e.BUS_RETENTION_HOURS,
+    },
+    http: { bodyLimit: e.BODY_LIMIT_BYTES },
+    ingest: {
+      maxDecompressedBytes: e.INGEST_MAX_DECOMPRESSED_BYTES,
+      maxEventBytes: e.INGEST_MAX_EVENT_BYTES,
+      maxItems: e.INGEST_MAX_ITEMS,
+      maxAttachmentBytes: e.INGEST_MAX_ATTACHMENT_BYTES,
+      projectRatePerMinute: e.INGEST_PROJECT_RATE_PER_MINUTE,
+    },
+    smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.SMTP_FROM } : undefined,
+    uptime: { workerConcurrency: e.WORKER_CONCURRENCY },
+    insights: {
+      ollama: e.OLLAMA_URL ? { url: e.OLLAMA_URL, model: e.OLLAMA_MODEL } : undefined,
+      openai: e.INSIGHTS_URL
+        ? { url: e.INSIGHTS_URL, model: e.INSIGHTS_MODEL ?? 'gpt-4o-mini', apiKey: e.INSIGHTS_API_KEY }
+        : undefined,
+    },
+  };
+}

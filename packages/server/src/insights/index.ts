@@ -1,0 +1,3 @@
+import type { Domain } from '../domain.js';
+
+export const insightsDomain: Domain = { name: 'insights' };

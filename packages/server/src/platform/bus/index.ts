@@ -1,0 +1,14 @@
+import type { Config } from '../../config.js';
+import type { Db } from '../db/db.js';
+import type { Logger } from '../logger.js';
+import { EmbeddedBus } from './embedded.js';
+import type { Bus } from './types.js';
+
+/** Kafka when KAFKA_BROKERS is set, otherwise the embedded log table in PostgreSQL. */
+export async function createBus(config: Config, db: Db, log: Logger): Promise<Bus> {
+  if (config.bus.kind === 'kafka') {
+    const { KafkaBus } = await import('./kafka.js');
+    return new KafkaBus({ brokers: config.bus.brokers, partitions: config.bus.kafkaPartitions, log });
+  }
+  return new EmbeddedBus(db, { partitions: config.bus.embeddedPartitions, retentionHours: config.bus.retentionHours, log });
+}

@@ -6,6 +6,7 @@ import { insightsDomain } from './insights/index.js';
 import { issuesDomain } from './issues/index.js';
 import { liveDomain } from './live/index.js';
 import { uptimeDomain } from './uptime/index.js';
+import { webDomain } from './web/index.js';
 
 /** Every domain of Beacon; the entry point mounts each one's routes and workers by role. */
 export const domains: Domain[] = [
@@ -16,4 +17,5 @@ export const domains: Domain[] = [
   uptimeDomain,
   insightsDomain,
   liveDomain,
+  webDomain,
 ];

@@ -1,3 +1,8 @@
 import type { Domain } from '../domain.js';
+import { registerWebRoutes } from './routes.js';
 
-export const webDomain: Domain = { name: 'web' };
+/** Serves the React dashboard (packages/web/dist) at `/` beside the API. */
+export const webDomain: Domain = {
+  name: 'web',
+  routes: [{ role: 'api', register: (app, ctx) => registerWebRoutes(app, ctx) }],
+};

@@ -10,5 +10,9 @@ export async function createBus(config: Config, db: Db, log: Logger): Promise<Bu
     const { KafkaBus } = await import('./kafka.js');
     return new KafkaBus({ brokers: config.bus.brokers, partitions: config.bus.kafkaPartitions, log });
   }
-  return new EmbeddedBus(db, { partitions: config.bus.embeddedPartitions, retentionHours: config.bus.retentionHours, log });
+  return new EmbeddedBus(db, {
+    partitions: config.bus.embeddedPartitions,
+    retentionHours: config.bus.retentionHours,
+    log,
+  });
 }

@@ -1,0 +1,303 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTestDatabase, requirePg, type TestDatabase, waitFor } from '../../test-support/index.js';
+import { Db } from '../db/db.js';
+import { migrate } from '../db/migrate.js';
+import { createLogger } from '../logger.js';
+import { EmbeddedBus } from './embedded.js';
+import type { Bus, ConsumedMessage, Consumer } from './types.js';
+
+const log = createLogger('silent');
+const here = path.dirname(fileURLToPath(import.meta.url));
+const PARTITIONS = 4;
+
+interface Backend {
+  /** A new bus client on the shared backend (closed by the suite). */
+  open(): Promise<Bus>;
+  /** Env for contract-child.ts so a child process reaches the same backend. */
+  childEnv: Record<string, string>;
+}
+
+const uid = () => randomBytes(4).toString('hex');
+const msg = (id: string, key = 'k') => ({ key, value: Buffer.from(id) });
+const ids = (batch: ConsumedMessage[]) => batch.map((m) => m.value.toString());
+
+/** Run contract-child.ts; resolves lines as they arrive. */
+function child(env: Record<string, string>): { proc: ChildProcess; lines: string[]; exited: Promise<void> } {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'contract-child.ts')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let buf = '';
+  proc.stdout!.on('data', (d) => {
+    buf += d;
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    lines.push(...parts);
+  });
+  let err = '';
+  proc.stderr!.on('data', (d) => {
+    err += d;
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.once('exit', (code, signal) => {
+    if (code) process.stderr.write(`contract-child exited ${code} ${signal}: ${err}\n`);
+  });
+  return { proc, lines, exited };
+}
+
+/** The behaviour every bus adapter must show. */
+export function busContract(name: string, setup: () => Promise<Backend & { teardown(): Promise<void> }>) {
+  describe(`bus contract: ${name}`, () => {
+    let backend: Backend & { teardown(): Promise<void> };
+    const opened: Bus[] = [];
+    const consumers: Consumer[] = [];
+    let bus: Bus;
+    const open = async () => {
+      const b = await backend.open();
+      opened.push(b);
+      return b;
+    };
+    const consume = async (
+      b: Bus,
+      topic: string,
+      group: string,
+      handler: (batch: ConsumedMessage[]) => Promise<void>,
+    ) => {
+      const c = await b.consume({ topic, group, handler, maxBatch: 50 });
+      consumers.push(c);
+      return c;
+    };
+
+    beforeAll(async () => {
+      backend = await setup();
+      bus = await open();
+    });
+    afterAll(async () => {
+      for (const c of consumers) await c.stop().catch(() => {});
+      for (const b of opened) await b.close().catch(() => {});
+      await backend?.teardown();
+    });
+
+    it('keeps publish order per key', async () => {
+      const topic = `t-order-${uid()}`;
+      await bus.ensureTopics([topic]);
+      const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+      const expected = new Map<string, number[]>();
+      for (let round = 0; round < 5; round++) {
+        const batch = [];
+        for (let i = 0; i < 40; i++) {
+          const key = keys[i % keys.length]!;
+          batch.push(msg(`${key}:${round * 40 + i}`, key));
+          expected.set(key, [...(expected.get(key) ?? []), round * 40 + i]);
+        }
+        await bus.publish(topic, batch);
+      }
+      const seen = new Map<string, number[]>();
+      let total = 0;
+      await consume(bus, topic, 'g', async (batch) => {
+        for (const m of batch) {
+          const [key, n] = m.value.toString().split(':') as [string, string];
+          expect(m.key).toBe(key);
+          seen.set(key, [...(seen.get(key) ?? []), Number(n)]);
+          total++;
+        }
+      });
+      await waitFor(() => total >= 200, { what: '200 messages' });
+      expect(total).toBe(200);
+      expect(seen).toEqual(expected);
+    });
+
+    it('shares the partitions between two consumers of one group (each message handled once)', async () => {
+      const topic = `t-share-${uid()}`;
+      await bus.ensureTopics([topic]);
+      const byConsumer: Record<'a' | 'b', string[]> = { a: [], b: [] };
+      const other = await open();
+      await consume(bus, topic, 'g', async (batch) => {
+        byConsumer.a.push(...ids(batch));
+      });
+      await consume(other, topic, 'g', async (batch) => {
+        byConsumer.b.push(...ids(batch));
+      });
+      // Warm up until both members got partitions (group rebalances may redeliver here).
+      let w = 0;
+      await waitFor(
+        async () => {
+          await bus.publish(
+            topic,
+            Array.from({ length: 16 }, (_, i) => msg(`warm-${w++}`, `key-${i}`)),
+          );
+          return byConsumer.a.length > 0 && byConsumer.b.length > 0;
+        },
+        { interval: 300, what: 'both consumers to receive messages' },
+      );
+      await waitFor(() => byConsumer.a.length + byConsumer.b.length >= w, { what: 'warm-up drained' });
+      const before = { a: byConsumer.a.length, b: byConsumer.b.length };
+      const sent = Array.from({ length: 200 }, (_, i) => `m-${i}`);
+      await bus.publish(
+        topic,
+        sent.map((id, i) => msg(id, `key-${i % 16}`)),
+      );
+      const phase = () => [...byConsumer.a.slice(before.a), ...byConsumer.b.slice(before.b)];
+      await waitFor(() => phase().length >= 200, { what: '200 messages across the group' });
+      expect([...phase()].sort()).toEqual([...sent].sort());
+      expect(byConsumer.a.length - before.a).toBeGreaterThan(0);
+      expect(byConsumer.b.length - before.b).toBeGreaterThan(0);
+    });
+
+    it('delivers every message to each of two groups', async () => {
+      const topic = `t-groups-${uid()}`;
+      await bus.ensureTopics([topic]);
+      const sent = Array.from({ length: 100 }, (_, i) => `m-${i}`);
+      await bus.publish(
+        topic,
+        sent.map((id, i) => msg(id, `key-${i % 7}`)),
+      );
+      const g1: string[] = [];
+      const g2: string[] = [];
+      await consume(bus, topic, 'g1', async (b) => {
+        g1.push(...ids(b));
+      });
+      await consume(bus, topic, 'g2', async (b) => {
+        g2.push(...ids(b));
+      });
+      await waitFor(() => g1.length >= 100 && g2.length >= 100, { what: 'both groups' });
+      expect([...g1].sort()).toEqual([...sent].sort());
+      expect([...g2].sort()).toEqual([...sent].sort());
+    });
+
+    it('redelivers uncommitted messages after a consumer restart, never committed ones', async () => {
+      const topic = `t-restart-${uid()}`;
+      await bus.ensureTopics([topic]);
+      const first = Array.from({ length: 5 }, (_, i) => `first-${i}`);
+      const second = Array.from({ length: 5 }, (_, i) => `second-${i}`);
+      await bus.publish(
+        topic,
+        first.map((id) => msg(id)),
+      );
+      const got1: string[] = [];
+      let failing = false;
+      let failedSeen: string[] = [];
+      const c1 = await consume(bus, topic, 'g', async (b) => {
+        if (failing) {
+          failedSeen = ids(b);
+          throw new Error('handler failure (expected by the test)');
+        }
+        got1.push(...ids(b));
+      });
+      await waitFor(() => got1.length >= 5, { what: 'first messages' });
+      failing = true;
+      await bus.publish(
+        topic,
+        second.map((id) => msg(id)),
+      );
+      await waitFor(() => failedSeen.length > 0, { what: 'the failing batch' });
+      await c1.stop();
+      expect(got1).toEqual(first);
+
+      const other = await open();
+      const got2: string[] = [];
+      await consume(other, topic, 'g', async (b) => {
+        got2.push(...ids(b));
+      });
+      await waitFor(() => got2.length >= 5, { what: 'redelivery' });
+      expect(got2).toEqual(second);
+    });
+
+    it('acknowledges a publish only once it is durable (publisher killed right after acks)', async () => {
+      const topic = `t-durable-${uid()}`;
+      await bus.ensureTopics([topic]);
+      const c = child({ ...backend.childEnv, BUS_CHILD_MODE: 'publish', BUS_TOPIC: topic });
+      try {
+        await waitFor(() => c.lines.filter((l) => l.startsWith('ACKED')).length >= 5, {
+          timeout: 30_000,
+          what: 'child publisher acks',
+        });
+        c.proc.kill('SIGKILL');
+        await c.exited;
+      } finally {
+        c.proc.kill('SIGKILL');
+      }
+      const acked = c.lines
+        .filter((l) => l.startsWith('ACKED'))
+        .flatMap((l) => JSON.parse(l.slice(6)) as string[]);
+      const got = new Set<string>();
+      await consume(bus, topic, 'g', async (b) => {
+        for (const id of ids(b)) got.add(id);
+      });
+      await waitFor(() => acked.every((id) => got.has(id)), { what: 'every acknowledged message' });
+      expect(acked.filter((id) => !got.has(id))).toEqual([]);
+    });
+
+    it('hands a batch that a killed consumer never committed to the next consumer of the group', async () => {
+      const topic = `t-kill-${uid()}`;
+      await bus.ensureTopics([topic]);
+      const sent = Array.from({ length: 20 }, (_, i) => `m-${i}`);
+      await bus.publish(
+        topic,
+        sent.map((id) => msg(id)),
+      );
+      const c = child({
+        ...backend.childEnv,
+        BUS_CHILD_MODE: 'consume-hang',
+        BUS_TOPIC: topic,
+        BUS_GROUP: 'g',
+      });
+      let inFlight: string[] = [];
+      try {
+        const line = await waitFor(() => c.lines.find((l) => l.startsWith('BATCH')), {
+          timeout: 45_000,
+          what: 'the child to receive a batch',
+        });
+        inFlight = JSON.parse(line.slice(6)) as string[];
+        expect(inFlight.length).toBeGreaterThan(0);
+        c.proc.kill('SIGKILL');
+        await c.exited;
+      } finally {
+        c.proc.kill('SIGKILL');
+      }
+      const got: string[] = [];
+      await consume(bus, topic, 'g', async (b) => {
+        got.push(...ids(b));
+      });
+      await waitFor(() => got.length >= 20, { timeout: 45_000, what: 'the next consumer to get the batch' });
+      expect(got).toEqual(sent);
+      expect(inFlight).toEqual(sent.slice(0, inFlight.length));
+    });
+  });
+}
+
+describe.runIf(requirePg())('embedded bus', () => {
+  let tdb: TestDatabase;
+  busContract('embedded log on PostgreSQL', async () => {
+    tdb = await createTestDatabase();
+    const admin = new Db(tdb.url, 2);
+    await migrate(admin, log);
+    const dbs: Db[] = [admin];
+    return {
+      childEnv: { BUS_KIND: 'embedded', BUS_DB_URL: tdb.url, BUS_PARTITIONS: String(PARTITIONS) },
+      open: async () => {
+        const db = new Db(tdb.url, 4);
+        dbs.push(db);
+        const bus = new EmbeddedBus(db, { partitions: PARTITIONS, retentionHours: 1, log, rebalanceMs: 300 });
+        const close = bus.close.bind(bus);
+        bus.close = async () => {
+          await close();
+          await db.close();
+        };
+        return bus;
+      },
+      teardown: async () => {
+        for (const db of dbs) await db.close().catch(() => {});
+        await tdb.drop();
+      },
+    };
+  });
+});
+
+// Keep `inject` referenced for the Kafka suite below (kafkaBrokers comes from the global setup).
+void inject;

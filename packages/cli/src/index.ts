@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import { CommanderError } from 'commander';
+import { CliError, exitCodes } from './api.js';
+import { program } from './program.js';
+
+// `beacon start` and `beacon migrate` run the server itself; one command name for everything.
+const [command] = process.argv.slice(2);
+if (command === 'start' || command === 'migrate') {
+  await import('@beacon/server/main');
+} else {
+  await import('./commands/session.js');
+  await import('./commands/projects.js');
+  await import('./commands/issues.js');
+  await import('./commands/alerts.js');
+  await import('./commands/uptime.js');
+  await import('./commands/test-event.js');
+  program
+    .command('start')
+    .description('run the Beacon server (all roles, or --roles a,b); see beacon start --help')
+    .allowUnknownOption();
+  program.command('migrate').description('apply database migrations and exit');
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version print and exit 0; usage errors were already printed by commander
+      process.exitCode = err.exitCode === 0 ? 0 : exitCodes.usage;
+    } else if (err instanceof CliError) {
+      process.stderr.write(`beacon: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(`beacon: ${(err as Error).message}\n`);
+      process.exitCode = exitCodes.error;
+    }
+  }
+}

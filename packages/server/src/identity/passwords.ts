@@ -1,0 +1,41 @@
+import argon2 from 'argon2';
+import { badRequest } from '../platform/errors.js';
+
+export const MIN_PASSWORD_LENGTH = 8;
+/** Bounds the hashing work an attacker can request per call. */
+export const MAX_PASSWORD_LENGTH = 1024;
+
+export function checkPasswordPolicy(password: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw badRequest(`password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (password.length > MAX_PASSWORD_LENGTH)
+    throw badRequest(`password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+}
+
+export function hashPassword(password: string): Promise<string> {
+  return argon2.hash(password, { type: argon2.argon2id });
+}
+
+let dummy: Promise<string> | undefined;
+
+/** Verifies against `hash`, or against a throwaway hash when the account does not exist, so the
+ *  response time does not reveal which emails have accounts. */
+export async function verifyPassword(hash: string | undefined, password: string): Promise<boolean> {
+  if (!hash) {
+    dummy ??= argon2.hash('beacon-dummy-password', { type: argon2.argon2id });
+    await argon2.verify(await dummy, password).catch(() => false);
+    return false;
+  }
+  try {
+    return await argon2.verify(hash, password);
+  } catch {
+    return false;
+  }
+}
+
+/** Trim and lower-case; the same address always maps to the same account. */
+export function normalizeEmail(email: string): string {
+  const e = email.normalize('NFC').trim().toLowerCase();
+  if (e.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e)) throw badRequest('invalid email address');
+  return e;
+}

@@ -1,0 +1,332 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type ExceptionValue,
+  type Frame,
+  type InternalEvent,
+  internalEventSchema,
+  type Level,
+} from '../events/schema.js';
+import { AppError } from '../platform/errors.js';
+
+/**
+ * Sentry event payload (from an envelope `event` item or the store endpoint) → InternalEvent.
+ * SDKs disagree on shapes (tags as object or pairs, breadcrumbs as array or {values}, exception
+ * as array or {values}, numbers where strings belong): this is the one place that absorbs that,
+ * leniently — a field of the wrong type is dropped, never a reason to lose the event.
+ */
+type Obj = Record<string, unknown>;
+
+const MAX_PAST_MS = 30 * 24 * 3600 * 1000;
+const MAX_FUTURE_MS = 60 * 1000;
+const MAX_BREADCRUMBS = 200;
+const MAX_TAG_KEY = 200;
+const MAX_TAG_VALUE = 200;
+const FILTERED = '[Filtered]';
+const SENSITIVE_HEADERS = new Set([
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'x-sentry-auth',
+  'proxy-authorization',
+]);
+
+export const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Strings stay, numbers and booleans become strings, anything else is dropped. */
+export function str(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+const int = (v: unknown): number | undefined => {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) ? Math.trunc(n) : undefined;
+};
+
+const strArray = (v: unknown): string[] | undefined =>
+  Array.isArray(v) ? v.map((x) => str(x)).filter((x): x is string => x !== undefined) : undefined;
+
+/** Drop undefined values so the JSON on the bus stays compact. */
+function compact<T extends Obj>(o: T): T {
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+/** 32 lowercase hex chars; UUIDs with dashes are accepted, anything else gets a fresh id. */
+export function normalizeEventId(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const id = v.replaceAll('-', '').toLowerCase();
+  return /^[0-9a-f]{32}$/.test(id) ? id : undefined;
+}
+
+export const newEventId = () => randomUUID().replaceAll('-', '');
+
+export function normalizeLevel(v: unknown, fallback: Level = 'error'): Level {
+  const s = typeof v === 'string' ? v.toLowerCase() : '';
+  switch (s) {
+    case 'debug':
+    case 'trace':
+      return 'debug';
+    case 'info':
+    case 'log':
+    case 'notice':
+      return 'info';
+    case 'warning':
+    case 'warn':
+      return 'warning';
+    case 'error':
+      return 'error';
+    case 'fatal':
+    case 'critical':
+      return 'fatal';
+    default:
+      return fallback;
+  }
+}
+
+/** Seconds since the epoch (float) or an ISO string → ms, or undefined. */
+export function parseTimestamp(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v < 1e11 ? v * 1000 : v; // seconds vs ms
+  if (typeof v === 'string' && v.trim() !== '') {
+    if (/^\d+(\.\d+)?$/.test(v.trim())) return parseTimestamp(Number(v));
+    // Sentry accepts naive ISO timestamps as UTC.
+    const s = /[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`;
+    const ms = Date.parse(s);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  return undefined;
+}
+
+/** Clamp a client timestamp: more than a minute ahead or 30 days behind becomes the receive time. */
+export function clampTimestamp(v: unknown, receivedMs: number): string {
+  const ms = parseTimestamp(v);
+  if (ms === undefined || ms > receivedMs + MAX_FUTURE_MS || ms < receivedMs - MAX_PAST_MS)
+    return new Date(receivedMs).toISOString();
+  return new Date(ms).toISOString();
+}
+
+export function normalizeFrame(f: unknown): Frame | undefined {
+  if (!isObj(f)) return undefined;
+  return compact({
+    function: str(f.function),
+    module: str(f.module),
+    filename: str(f.filename),
+    abs_path: str(f.abs_path),
+    lineno: int(f.lineno),
+    colno: int(f.colno),
+    in_app: typeof f.in_app === 'boolean' ? f.in_app : undefined,
+    context_line: str(f.context_line),
+    pre_context: strArray(f.pre_context),
+    post_context: strArray(f.post_context),
+    platform: str(f.platform),
+  });
+}
+
+export function normalizeStacktrace(st: unknown): { frames: Frame[] } | undefined {
+  if (!isObj(st) || !Array.isArray(st.frames)) return undefined;
+  const frames = st.frames.map(normalizeFrame).filter((f): f is Frame => f !== undefined);
+  return frames.length > 0 ? { frames } : undefined;
+}
+
+function valuesOf(v: unknown): unknown[] {
+  if (Array.isArray(v)) return v;
+  if (isObj(v)) {
+    if (Array.isArray(v.values)) return v.values;
+    // A single exception object (very old clients).
+    if ('type' in v || 'value' in v) return [v];
+  }
+  return [];
+}
+
+export function normalizeException(e: unknown): ExceptionValue | undefined {
+  if (!isObj(e)) return undefined;
+  const value =
+    typeof e.value === 'string'
+      ? e.value
+      : e.value === undefined || e.value === null
+        ? undefined
+        : JSON.stringify(e.value);
+  const mechanism = isObj(e.mechanism)
+    ? compact({
+        ...e.mechanism,
+        type: str(e.mechanism.type),
+        handled: typeof e.mechanism.handled === 'boolean' ? e.mechanism.handled : undefined,
+      })
+    : undefined;
+  const out = compact({
+    type: str(e.type),
+    value,
+    module: str(e.module),
+    mechanism,
+    stacktrace: normalizeStacktrace(e.stacktrace) ?? normalizeStacktrace(e.raw_stacktrace),
+  });
+  return out.type === undefined && out.value === undefined && out.stacktrace === undefined ? undefined : out;
+}
+
+/** Tags as `{k: v}` or `[[k, v], …]` → string map (keys and values capped). */
+export function normalizeTags(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  const put = (k: unknown, val: unknown) => {
+    const key = str(k)?.trim();
+    const value = str(val);
+    if (key && value !== undefined) out[key.slice(0, MAX_TAG_KEY)] = value.slice(0, MAX_TAG_VALUE);
+  };
+  if (Array.isArray(v)) {
+    for (const pair of v) if (Array.isArray(pair) && pair.length >= 2) put(pair[0], pair[1]);
+  } else if (isObj(v)) {
+    for (const [k, val] of Object.entries(v)) put(k, val);
+  }
+  return out;
+}
+
+function normalizeHeaders(v: unknown): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  const put = (k: unknown, val: unknown) => {
+    const key = str(k);
+    const value = str(val);
+    if (key === undefined || value === undefined) return;
+    out[key] = SENSITIVE_HEADERS.has(key.toLowerCase()) ? FILTERED : value;
+  };
+  if (Array.isArray(v)) for (const pair of v) Array.isArray(pair) && put(pair[0], pair[1]);
+  else if (isObj(v)) for (const [k, val] of Object.entries(v)) put(k, val);
+  else return undefined;
+  return out;
+}
+
+function normalizeRequest(v: unknown): InternalEvent['request'] {
+  if (!isObj(v)) return undefined;
+  const { url, method, headers, query_string, data, cookies: _cookies, ...rest } = v;
+  return compact({
+    ...rest,
+    url: str(url),
+    method: str(method),
+    headers: normalizeHeaders(headers),
+    query_string,
+    data,
+  });
+}
+
+function normalizeUser(v: unknown): InternalEvent['user'] {
+  if (!isObj(v)) return undefined;
+  const out = compact({
+    ...v,
+    id: str(v.id),
+    email: str(v.email),
+    username: str(v.username),
+    ip_address: str(v.ip_address),
+  });
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function normalizeBreadcrumbs(v: unknown): InternalEvent['breadcrumbs'] {
+  const list = valuesOf(v);
+  const out: InternalEvent['breadcrumbs'] = [];
+  // Keep the most recent ones when an SDK sends more than we keep.
+  for (const b of list.slice(-MAX_BREADCRUMBS)) {
+    if (!isObj(b)) continue;
+    const ts = b.timestamp;
+    out.push(
+      compact({
+        timestamp: typeof ts === 'number' || typeof ts === 'string' ? ts : undefined,
+        type: str(b.type),
+        category: str(b.category),
+        message: str(b.message),
+        level: str(b.level),
+        data: isObj(b.data) ? b.data : undefined,
+      }),
+    );
+  }
+  return out;
+}
+
+/** `message` (string or {formatted, message, params}) and `logentry` → message + template. */
+function normalizeMessage(event: Obj): { message?: string; messageTemplate?: string } {
+  const entry = isObj(event.logentry) ? event.logentry : isObj(event.message) ? event.message : undefined;
+  if (entry) {
+    const formatted = str(entry.formatted);
+    const template = str(entry.message);
+    const params = entry.params;
+    let message = formatted ?? template;
+    if (formatted === undefined && template !== undefined && Array.isArray(params)) {
+      // Format %s-style templates the way Sentry does when the SDK did not.
+      let i = 0;
+      message = template.replace(/%[sdif]/g, (m) => (i < params.length ? String(str(params[i++]) ?? m) : m));
+    }
+    const messageTemplate = template !== undefined && template !== message ? template : undefined;
+    // Some SDKs send both `logentry` and a plain `message` string.
+    return { message: message ?? str(event.message), messageTemplate };
+  }
+  return { message: str(event.message) };
+}
+
+/** The stacktrace of the crashed or current thread, or the top-level `stacktrace`. */
+function threadStacktrace(event: Obj): { frames: Frame[] } | undefined {
+  const direct = normalizeStacktrace(event.stacktrace);
+  if (direct) return direct;
+  const threads = valuesOf(event.threads).filter(isObj);
+  const pick =
+    threads.find((t) => t.crashed === true) ?? threads.find((t) => t.current === true) ?? threads[0];
+  return pick ? normalizeStacktrace(pick.stacktrace) : undefined;
+}
+
+export interface NormalizeInput {
+  projectId: number;
+  source: InternalEvent['source'];
+  /** Event id from the envelope header when the payload has none. */
+  fallbackEventId?: string;
+  receivedMs: number;
+  attachments?: InternalEvent['attachments'];
+}
+
+export function normalizeSentryEvent(event: Obj, input: NormalizeInput): InternalEvent {
+  const eventId = normalizeEventId(event.event_id) ?? normalizeEventId(input.fallbackEventId) ?? newEventId();
+  const exceptions = valuesOf(event.exception)
+    .map(normalizeException)
+    .filter((e): e is ExceptionValue => e !== undefined);
+  const { message, messageTemplate } = normalizeMessage(event);
+  const sdk = isObj(event.sdk)
+    ? compact({ name: str(event.sdk.name), version: str(event.sdk.version) })
+    : undefined;
+  const candidate = compact({
+    eventId,
+    projectId: input.projectId,
+    timestamp: clampTimestamp(event.timestamp, input.receivedMs),
+    receivedAt: new Date(input.receivedMs).toISOString(),
+    platform: str(event.platform) || 'other',
+    level: normalizeLevel(event.level, 'error'),
+    message: message || undefined,
+    messageTemplate,
+    logger: str(event.logger) || undefined,
+    transaction: str(event.transaction) || str(event.culprit) || undefined,
+    serverName: str(event.server_name) || undefined,
+    release: str(event.release) || undefined,
+    environment: str(event.environment) || undefined,
+    dist: str(event.dist) || undefined,
+    exceptions,
+    stacktrace: exceptions.length === 0 ? threadStacktrace(event) : undefined,
+    tags: normalizeTags(event.tags),
+    user: normalizeUser(event.user),
+    request: normalizeRequest(event.request),
+    contexts: isObj(event.contexts) ? event.contexts : {},
+    breadcrumbs: normalizeBreadcrumbs(event.breadcrumbs),
+    extra: isObj(event.extra) ? event.extra : {},
+    fingerprint: strArray(event.fingerprint),
+    sdk: sdk && Object.keys(sdk).length > 0 ? sdk : undefined,
+    attachments: input.attachments ?? [],
+    source: input.source,
+  });
+  return finalize(candidate);
+}
+
+/** Validate against the shared schema: a failure here is our bug or a hostile payload, so 400. */
+export function finalize(candidate: Obj): InternalEvent {
+  const res = internalEventSchema.safeParse(candidate);
+  if (!res.success) {
+    const issue = res.error.issues[0]!;
+    throw new AppError('bad_request', `invalid event: ${issue.path.join('.') || 'event'}: ${issue.message}`);
+  }
+  return res.data;
+}

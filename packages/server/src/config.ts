@@ -86,6 +86,9 @@ const envSchema = z.object({
   INSIGHTS_URL: url(['http:', 'https:']).optional(),
   INSIGHTS_MODEL: z.string().optional(),
   INSIGHTS_API_KEY: z.string().optional(),
+  INSIGHTS_TIMEOUT_SECONDS: int(1, 3600).default(120),
+  INSIGHTS_RETRY_BASE_SECONDS: int(0, 3600).default(5),
+  INSIGHTS_MAX_ATTEMPTS: int(1, 100).default(5),
 });
 
 export interface Config {
@@ -122,6 +125,9 @@ export interface Config {
   insights: {
     ollama?: { url: string; model: string };
     openai?: { url: string; model: string; apiKey?: string };
+    timeoutMs: number;
+    retryBaseSeconds: number;
+    maxAttempts: number;
   };
 }
 
@@ -216,6 +222,9 @@ export function loadConfig(raw: Record<string, string | undefined> = readEnviron
       openai: e.INSIGHTS_URL
         ? { url: e.INSIGHTS_URL, model: e.INSIGHTS_MODEL ?? 'gpt-4o-mini', apiKey: e.INSIGHTS_API_KEY }
         : undefined,
+      timeoutMs: e.INSIGHTS_TIMEOUT_SECONDS * 1000,
+      retryBaseSeconds: e.INSIGHTS_RETRY_BASE_SECONDS,
+      maxAttempts: e.INSIGHTS_MAX_ATTEMPTS,
     },
   };
 }

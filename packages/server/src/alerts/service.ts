@@ -1,0 +1,237 @@
+import type { BlockList } from 'node:net';
+import type { AppContext } from '../context.js';
+import { authenticate, type Principal, requireProjectPermission } from '../identity/access.js';
+import { badRequest, conflict, notFound } from '../platform/errors.js';
+import { AlertEngine } from './engine.js';
+import type { Action, AlertState, DeliveryState, Rule, RuleInput } from './schemas.js';
+import * as store from './store.js';
+import { buildBlockList, defaultTargetPolicy, type TargetPolicy, validateTargetUrl } from './targets.js';
+
+export const REDACTED = '[redacted]';
+
+/** What the API shows of a rule: secrets and custom header values are redacted. */
+export function publicRule(r: Rule) {
+  return {
+    ...r,
+    actions: r.actions.map((a) =>
+      a.type === 'webhook'
+        ? {
+            type: a.type,
+            url: a.url,
+            ...(a.secret ? { secret: REDACTED } : {}),
+            ...(a.headers
+              ? { headers: Object.fromEntries(Object.keys(a.headers).map((k) => [k, REDACTED])) }
+              : {}),
+          }
+        : a,
+    ),
+  };
+}
+
+/**
+ * The alerts API's domain logic: permission checks, rule validation, alert state changes,
+ * silences and the dead-letter list. Routes call these and nothing else.
+ */
+export class AlertsService {
+  private readonly blockList: BlockList;
+  private readonly engine: AlertEngine;
+
+  constructor(private readonly ctx: AppContext) {
+    const policy = (ctx.config as { alerts?: { targetPolicy?: TargetPolicy } }).alerts?.targetPolicy;
+    this.blockList = buildBlockList(policy ?? defaultTargetPolicy);
+    this.engine = new AlertEngine(ctx.db, { publicUrl: ctx.config.publicUrl });
+  }
+
+  authenticate(authorization: string | undefined): Promise<Principal> {
+    return authenticate(this.ctx, authorization);
+  }
+
+  private async ruleWithPermission(p: Principal, id: number, perm: 'read' | 'write') {
+    const rule = await store.getRule(this.ctx.db, id);
+    if (!rule) throw notFound('rule');
+    try {
+      await requireProjectPermission(this.ctx, p, rule.projectId, perm);
+    } catch (err) {
+      // Do not reveal that a rule exists in a project the caller cannot see.
+      if ((err as { code?: string }).code === 'not_found') throw notFound('rule');
+      throw err;
+    }
+    return rule;
+  }
+
+  private checkActions(actions: Action[]) {
+    for (const a of actions) if (a.type !== 'email') validateTargetUrl(a.url, this.blockList);
+    if (actions.some((a) => a.type === 'email') && !this.ctx.config.smtp)
+      throw badRequest('email actions need SMTP to be configured (SMTP_URL)');
+  }
+
+  async createRule(p: Principal, projectId: number, input: RuleInput) {
+    await requireProjectPermission(this.ctx, p, projectId, 'write');
+    this.checkActions(input.actions);
+    return publicRule(await store.insertRule(this.ctx.db, projectId, normaliseActions(input, []), p.userId));
+  }
+
+  async listRules(p: Principal, projectId: number) {
+    await requireProjectPermission(this.ctx, p, projectId, 'read');
+    return (await store.listRules(this.ctx.db, projectId)).map(publicRule);
+  }
+
+  async getRule(p: Principal, id: number) {
+    return publicRule(await this.ruleWithPermission(p, id, 'read'));
+  }
+
+  async updateRule(p: Principal, id: number, input: RuleInput) {
+    const existing = await this.ruleWithPermission(p, id, 'write');
+    const next = normaliseActions(input, existing.actions);
+    this.checkActions(next.actions);
+    const rule = await store.updateRule(this.ctx.db, id, next);
+    if (!rule) throw notFound('rule');
+    return publicRule(rule);
+  }
+
+  async deleteRule(p: Principal, id: number) {
+    await this.ruleWithPermission(p, id, 'write');
+    await store.deleteRule(this.ctx.db, id);
+  }
+
+  async testRule(p: Principal, id: number) {
+    const rule = await this.ruleWithPermission(p, id, 'write');
+    const ids = await this.engine.sendTest(rule, p.email);
+    return { deliveryIds: ids };
+  }
+
+  async listAlerts(
+    p: Principal,
+    projectId: number,
+    opts: { state?: AlertState; limit: number; beforeId?: number },
+  ) {
+    await requireProjectPermission(this.ctx, p, projectId, 'read');
+    return (await store.listAlerts(this.ctx.db, projectId, opts)).map(store.toAlert);
+  }
+
+  private async alertWithPermission(p: Principal, id: number, perm: 'read' | 'resolve') {
+    const row = await store.getAlert(this.ctx.db, id);
+    if (!row) throw notFound('alert');
+    try {
+      await requireProjectPermission(this.ctx, p, row.project_id, perm);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'not_found') throw notFound('alert');
+      throw err;
+    }
+    return row;
+  }
+
+  async getAlert(p: Principal, id: number) {
+    return store.toAlert(await this.alertWithPermission(p, id, 'read'));
+  }
+
+  async setAlertState(p: Principal, id: number, state: 'acknowledged' | 'resolved') {
+    const row = await this.alertWithPermission(p, id, 'resolve');
+    const updated = await store.setAlertState(this.ctx.db, id, state, p.userId, new Date());
+    if (updated) return store.toAlert(updated);
+    if (row.state === state) return store.toAlert(row);
+    throw conflict(`alert is ${row.state} and cannot become ${state}`);
+  }
+
+  async createSilence(
+    p: Principal,
+    projectId: number,
+    s: { ruleId?: number; issueId?: number; until: string; comment: string },
+  ) {
+    await requireProjectPermission(this.ctx, p, projectId, 'write');
+    const until = new Date(s.until);
+    if (until.getTime() <= Date.now()) throw badRequest('until must be in the future');
+    if (s.ruleId !== undefined) {
+      const rule = await store.getRule(this.ctx.db, s.ruleId);
+      if (!rule || rule.projectId !== projectId) throw badRequest('ruleId is not a rule of this project');
+    }
+    return store.insertSilence(this.ctx.db, { projectId, ...s, until, userId: p.userId });
+  }
+
+  async listSilences(p: Principal, projectId: number, includeExpired: boolean) {
+    await requireProjectPermission(this.ctx, p, projectId, 'read');
+    return store.listSilences(this.ctx.db, projectId, includeExpired);
+  }
+
+  async deleteSilence(p: Principal, projectId: number, id: number) {
+    await requireProjectPermission(this.ctx, p, projectId, 'write');
+    if (!(await store.deleteSilence(this.ctx.db, projectId, id))) throw notFound('silence');
+  }
+
+  async listDeliveries(
+    p: Principal,
+    projectId: number,
+    opts: { state?: DeliveryState; alertId?: number; limit: number; beforeId?: number },
+  ) {
+    await requireProjectPermission(this.ctx, p, projectId, 'read');
+    return (await store.listDeliveries(this.ctx.db, projectId, opts)).map(store.toDelivery);
+  }
+
+  private async deliveryWithPermission(p: Principal, id: number, perm: 'read' | 'write') {
+    const row = await store.getDelivery(this.ctx.db, id);
+    if (!row || row.project_id === null) throw notFound('delivery');
+    try {
+      await requireProjectPermission(this.ctx, p, row.project_id, perm);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'not_found') throw notFound('delivery');
+      throw err;
+    }
+    return row;
+  }
+
+  async getDelivery(p: Principal, id: number) {
+    const row = await this.deliveryWithPermission(p, id, 'read');
+    const attempts = await store.listAttempts(this.ctx.db, id);
+    return {
+      ...store.toDelivery(row),
+      attemptLog: attempts.map((a) => ({
+        attempt: a.attempt,
+        at: a.at.toISOString(),
+        durationMs: a.duration_ms,
+        status: a.status,
+        error: a.error,
+      })),
+    };
+  }
+
+  async replayDelivery(p: Principal, id: number) {
+    const row = await this.deliveryWithPermission(p, id, 'write');
+    const replayed = await store.replayDelivery(this.ctx.db, id);
+    if (!replayed)
+      throw conflict(`delivery is ${row.state}; only dead or delivered deliveries can be replayed`);
+    return store.toDelivery(replayed);
+  }
+}
+
+/**
+ * On update, a webhook action that omits its secret (or shows a header value as "[redacted]")
+ * keeps what the existing action with the same URL had, so GET → edit → PUT does not drop
+ * secrets. An empty secret removes it.
+ */
+export function normaliseActions(input: RuleInput, previous: Action[]): RuleInput {
+  const actions = input.actions.map((a): Action => {
+    if (a.type !== 'webhook') return a;
+    const prev = previous.find(
+      (x): x is Extract<Action, { type: 'webhook' }> => x.type === 'webhook' && x.url === a.url,
+    );
+    const out: Extract<Action, { type: 'webhook' }> = { type: 'webhook', url: a.url };
+    const secret = a.secret === undefined || a.secret === REDACTED ? prev?.secret : a.secret;
+    if (secret) out.secret = secret;
+    if (a.headers) {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(a.headers)) {
+        if (v !== REDACTED) headers[k] = v;
+        else {
+          const old = Object.entries(prev?.headers ?? {}).find(
+            ([pk]) => pk.toLowerCase() === k.toLowerCase(),
+          );
+          if (!old) throw badRequest(`header ${k} is "${REDACTED}" but has no stored value to keep`);
+          headers[k] = old[1];
+        }
+      }
+      out.headers = headers;
+    }
+    return out;
+  });
+  return { ...input, actions };
+}

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Api } from '../api.js';
+import { Api, CliError, exitCodes } from '../api.js';
 import { configDir, removeCredentials, saveCredentials } from '../config.js';
 import { record, table } from '../output.js';
 import { api, ask, col, example, print, program, type Row } from '../program.js';
@@ -8,12 +8,18 @@ example(
   program
     .command('login')
     .description('store the server URL and an API token in your config dir (mode 0600)')
-    .requiredOption('--url <url>', 'server URL, e.g. http://localhost:8000')
     .option('--email <email>', 'account email (to create a personal API token)')
     .option('--password <password>', 'account password (or BEACON_PASSWORD; prompted on a terminal)')
     .option('--api-token <token>', 'use an existing personal API token instead of email and password')
-    .action(async (o: { url: string; email?: string; password?: string; apiToken?: string }) => {
-      const url = o.url.replace(/\/+$/, '');
+    .action(async (o: { email?: string; password?: string; apiToken?: string }) => {
+      // --url is the global option (it also names the server for every other command).
+      const given = program.opts<{ url?: string }>().url ?? process.env.BEACON_URL;
+      if (!given)
+        throw new CliError(
+          '--url <server> is required, e.g. beacon login --url http://localhost:8000',
+          exitCodes.usage,
+        );
+      const url = given.replace(/\/+$/, '');
       let token = o.apiToken;
       if (!token) {
         const email = o.email ?? (await ask('Email: '));

@@ -81,6 +81,8 @@ const envSchema = z.object({
   SMTP_URL: url(['smtp:', 'smtps:']).optional(),
   SMTP_FROM: z.string().default('Beacon <beacon@localhost>'),
   WORKER_CONCURRENCY: int(1, 10_000).default(200),
+  UPTIME_PING_RETENTION_DAYS: int(1, 3650).default(7),
+  UPTIME_WINDOW_RETENTION_DAYS: int(1, 36_500).default(400),
   OLLAMA_URL: url(['http:', 'https:']).optional(),
   OLLAMA_MODEL: z.string().default('llama3.2:3b'),
   INSIGHTS_URL: url(['http:', 'https:']).optional(),
@@ -121,7 +123,7 @@ export interface Config {
     projectRatePerMinute: number;
   };
   smtp?: { url: string; from: string };
-  uptime: { workerConcurrency: number };
+  uptime: { workerConcurrency: number; pingRetentionDays: number; windowRetentionDays: number };
   insights: {
     ollama?: { url: string; model: string };
     openai?: { url: string; model: string; apiKey?: string };
@@ -216,7 +218,11 @@ export function loadConfig(raw: Record<string, string | undefined> = readEnviron
       projectRatePerMinute: e.INGEST_PROJECT_RATE_PER_MINUTE,
     },
     smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.SMTP_FROM } : undefined,
-    uptime: { workerConcurrency: e.WORKER_CONCURRENCY },
+    uptime: {
+      workerConcurrency: e.WORKER_CONCURRENCY,
+      pingRetentionDays: e.UPTIME_PING_RETENTION_DAYS,
+      windowRetentionDays: e.UPTIME_WINDOW_RETENTION_DAYS,
+    },
     insights: {
       ollama: e.OLLAMA_URL ? { url: e.OLLAMA_URL, model: e.OLLAMA_MODEL } : undefined,
       openai: e.INSIGHTS_URL

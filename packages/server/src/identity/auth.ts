@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../context.js';
 import type { Queryable } from '../platform/db/db.js';
-import { badRequest, conflict, unauthorized } from '../platform/errors.js';
+import { badRequest, conflict, forbidden, unauthorized } from '../platform/errors.js';
 import type { Principal, Role } from './access.js';
 import { signAccessToken } from './jwt.js';
 import { checkPasswordPolicy, hashPassword, normalizeEmail, verifyPassword } from './passwords.js';
@@ -156,4 +156,41 @@ export async function me(
   const user = await store.userById(ctx.db, p.userId);
   if (!user) throw unauthorized('account no longer exists');
   return { user, orgs: await store.orgsOfUser(ctx.db, p.userId), via: p.via, scope: p.scope };
+}
+
+export async function updateProfile(ctx: AppContext, p: Principal, patch: { name: string }) {
+  if (p.scope !== 'write') throw forbidden('this API token is read-only');
+  await store.updateUser(ctx.db, p.userId, { name: patch.name.trim() });
+  return me(ctx, p);
+}
+
+/**
+ * Change the password (interactive sessions only, not API tokens). Every session of the account
+ * is revoked; the caller receives a fresh one.
+ */
+export async function changePassword(
+  ctx: AppContext,
+  p: Principal,
+  input: { currentPassword: string; newPassword: string },
+  ip: string,
+): Promise<Session> {
+  if (p.via !== 'jwt') throw forbidden('sign in with your password to change it');
+  const limiter = limiterOf(ctx);
+  limiter.check('signinAccount', p.email);
+  const user = await store.userById(ctx.db, p.userId);
+  if (!user) throw unauthorized('account no longer exists');
+  if (!(await verifyPassword(await store.passwordHashOf(ctx.db, p.userId), input.currentPassword))) {
+    limiter.record('signinAccount', p.email);
+    limiter.record('signinIp', ip);
+    throw forbidden('the current password is wrong');
+  }
+  checkPasswordPolicy(input.newPassword);
+  const passwordHash = await hashPassword(input.newPassword);
+  const refreshToken = await ctx.db.tx(async (q) => {
+    await store.updateUser(q, p.userId, { passwordHash });
+    await store.revokeUserRefreshTokens(q, p.userId);
+    return issueRefresh(ctx, q, p.userId, randomUUID());
+  });
+  ctx.log.info({ userId: p.userId }, 'password changed; other sessions revoked');
+  return session(ctx, user, refreshToken);
 }

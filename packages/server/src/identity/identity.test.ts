@@ -544,6 +544,48 @@ describe.runIf(requirePg())('identity', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('changes the password: the old password and every earlier session stop working', async () => {
+    const s = await signup('pw@example.com', 'pw-old-password');
+    const wrong = await call('POST', '/api/v1/me/password', {
+      token: s.accessToken,
+      body: { currentPassword: 'not-it-at-all', newPassword: 'pw-new-password' },
+    });
+    expect(wrong.status).toBe(403);
+    secrets.push('pw-new-password');
+    const changed = await call('POST', '/api/v1/me/password', {
+      token: s.accessToken,
+      body: { currentPassword: 'pw-old-password', newPassword: 'pw-new-password' },
+    });
+    expect(changed.status).toBe(200);
+    secrets.push(changed.body.refreshToken);
+    expect(
+      (await call('POST', '/api/v1/auth/refresh', { body: { refreshToken: s.refreshToken } })).status,
+    ).toBe(401);
+    const r = await call('POST', '/api/v1/auth/refresh', {
+      body: { refreshToken: changed.body.refreshToken },
+    });
+    expect(r.status).toBe(200);
+    secrets.push(r.body.refreshToken);
+    const signin = (password: string) =>
+      call('POST', '/api/v1/auth/signin', { body: { email: 'pw@example.com', password } });
+    expect((await signin('pw-old-password')).status).toBe(401);
+    const ok = await signin('pw-new-password');
+    expect(ok.status).toBe(200);
+    secrets.push(ok.body.refreshToken);
+    const renamed = await call('PATCH', '/api/v1/me', { token: s.accessToken, body: { name: 'Pat' } });
+    expect(renamed.body.user).toEqual({ id: s.user.id, email: 'pw@example.com', name: 'Pat' });
+  });
+
+  it('documents its routes in OpenAPI under the auth, orgs, projects, keys and tokens tags', async () => {
+    const doc = (await call('GET', '/api/v1/openapi.json')).body;
+    const tagOf = (path: string, method: string) => doc.paths[path]?.[method]?.tags;
+    expect(tagOf('/api/v1/auth/signup', 'post')).toEqual(['auth']);
+    expect(tagOf('/api/v1/orgs/{orgId}/members', 'get')).toEqual(['orgs']);
+    expect(tagOf('/api/v1/projects/{id}', 'patch')).toEqual(['projects']);
+    expect(tagOf('/api/v1/projects/{id}/keys/{keyId}/rotate', 'post')).toEqual(['keys']);
+    expect(tagOf('/api/v1/tokens', 'post')).toEqual(['tokens']);
+  });
+
   it('rate-limits signin per account and signup per IP with 429 and Retry-After', async () => {
     await signup('limited@example.com', 'limited-password-1');
     for (let i = 0; i < 10; i++) {

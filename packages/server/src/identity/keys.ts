@@ -56,13 +56,23 @@ export async function findProjectKeyByAny(ctx: AppContext, key: string): Promise
   const k = key.trim();
   if (k === '') return undefined;
   const digest = sha256Hex(k);
-  const bySecret = await store.projectKeyBySecretHash(ctx.db, digest);
-  // The index lookup finds the row; the constant-time comparison is the actual check.
-  if (bySecret && digestsEqual(bySecret.secretHash, digest)) {
-    const { secretHash: _, ...info } = bySecret;
-    return info;
+  // Cached by digest so the secret itself is never held as a map key.
+  const cache = cacheOf(ctx);
+  const now = Date.now();
+  const hit = cache.get(`s:${digest}`);
+  let bySecret: ProjectKeyInfo | undefined;
+  if (hit && now - hit.at < TTL_MS) bySecret = hit.value;
+  else {
+    const row = await store.projectKeyBySecretHash(ctx.db, digest);
+    // The index lookup finds the row; the constant-time comparison is the actual check.
+    if (row && digestsEqual(row.secretHash, digest)) {
+      const { secretHash: _, ...info } = row;
+      bySecret = info;
+    }
+    if (cache.size >= MAX_ENTRIES) cache.clear();
+    cache.set(`s:${digest}`, { at: now, value: bySecret });
   }
-  return findProjectKeyByPublic(ctx, k);
+  return bySecret ?? findProjectKeyByPublic(ctx, k);
 }
 
 /** Fresh key material: a 32-hex public key (goes in the DSN) and a 32-hex secret shown once. */

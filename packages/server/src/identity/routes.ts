@@ -171,6 +171,41 @@ export function registerIdentityRoutes(app: HttpApp, ctx: AppContext): void {
     async (req) => auth.me(ctx, await principal(req)),
   );
 
+  app.patch(
+    '/api/v1/me',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Update your profile',
+        security: bearer,
+        body: z.object({ name }),
+        response: {
+          200: z.object({
+            user: userOut,
+            orgs: z.array(orgOut),
+            via: z.enum(['jwt', 'token']),
+            scope: z.enum(['read', 'write']),
+          }),
+        },
+      },
+    },
+    async (req) => auth.updateProfile(ctx, await principal(req), req.body),
+  );
+
+  app.post(
+    '/api/v1/me/password',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Change your password; every other session is signed out and a new one returned',
+        security: bearer,
+        body: z.object({ currentPassword: password, newPassword: password }),
+        response: { 200: sessionOut },
+      },
+    },
+    async (req) => auth.changePassword(ctx, await principal(req), req.body, req.ip),
+  );
+
   /* ---------------------------------- orgs ---------------------------------- */
 
   app.get(

@@ -70,6 +70,19 @@ export async function userById(q: Queryable, id: number): Promise<UserRow | unde
   return rows[0];
 }
 
+export async function passwordHashOf(q: Queryable, id: number): Promise<string | undefined> {
+  const rows = await q.query<{ h: string }>('SELECT password_hash AS h FROM users WHERE id = $1', [id]);
+  return rows[0]?.h;
+}
+
+export async function updateUser(q: Queryable, id: number, patch: { name?: string; passwordHash?: string }) {
+  await q.query(
+    `UPDATE users SET name = COALESCE($2, name), password_hash = COALESCE($3, password_hash), updated_at = now()
+     WHERE id = $1`,
+    [id, patch.name ?? null, patch.passwordHash ?? null],
+  );
+}
+
 /* ------------------------------ organizations ----------------------------- */
 
 export interface OrgRow {
@@ -435,6 +448,12 @@ export async function markRefreshUsed(q: Queryable, id: number): Promise<void> {
 export async function revokeRefreshFamily(q: Queryable, familyId: string): Promise<void> {
   await q.query('UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL', [
     familyId,
+  ]);
+}
+
+export async function revokeUserRefreshTokens(q: Queryable, userId: number): Promise<void> {
+  await q.query('UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [
+    userId,
   ]);
 }
 

@@ -283,10 +283,22 @@ export interface NormalizeInput {
 
 export function normalizeSentryEvent(event: Obj, input: NormalizeInput): InternalEvent {
   const eventId = normalizeEventId(event.event_id) ?? normalizeEventId(input.fallbackEventId) ?? newEventId();
-  const exceptions = valuesOf(event.exception)
+  let exceptions = valuesOf(event.exception)
     .map(normalizeException)
     .filter((e): e is ExceptionValue => e !== undefined);
-  const { message, messageTemplate } = normalizeMessage(event);
+  let { message, messageTemplate } = normalizeMessage(event);
+  // captureMessage with attachStacktrace (the Node SDK's default) wraps the call-site stack in a
+  // type-less "synthetic" exception: it is a message with a stacktrace, not an error.
+  let syntheticStack: { frames: Frame[] } | undefined;
+  if (
+    exceptions.length > 0 &&
+    exceptions.every((e) => e.mechanism?.synthetic === true && e.type === undefined)
+  ) {
+    const last = exceptions[exceptions.length - 1]!;
+    syntheticStack = last.stacktrace;
+    message ??= last.value;
+    exceptions = [];
+  }
   const sdk = isObj(event.sdk)
     ? compact({ name: str(event.sdk.name), version: str(event.sdk.version) })
     : undefined;
@@ -306,7 +318,7 @@ export function normalizeSentryEvent(event: Obj, input: NormalizeInput): Interna
     environment: str(event.environment) || undefined,
     dist: str(event.dist) || undefined,
     exceptions,
-    stacktrace: exceptions.length === 0 ? threadStacktrace(event) : undefined,
+    stacktrace: exceptions.length === 0 ? (syntheticStack ?? threadStacktrace(event)) : undefined,
     tags: normalizeTags(event.tags),
     user: normalizeUser(event.user),
     request: normalizeRequest(event.request),

@@ -217,6 +217,30 @@ describe('normalizer', () => {
   });
 });
 
+describe('synthetic exceptions', () => {
+  it("turns captureMessage's type-less synthetic exception into the message's stacktrace", () => {
+    const ev = normalizeSentryEvent(
+      {
+        message: 'slow',
+        level: 'warning',
+        exception: {
+          values: [
+            {
+              value: 'slow',
+              mechanism: { type: 'generic', synthetic: true },
+              stacktrace: { frames: [{ function: 'f' }] },
+            },
+          ],
+        },
+      },
+      { projectId: 1, source: 'envelope', receivedMs: now },
+    );
+    expect(ev.exceptions).toEqual([]);
+    expect(ev.stacktrace).toEqual({ frames: [{ function: 'f' }] });
+    expect(ev.message).toBe('slow');
+  });
+});
+
 describe('native events', () => {
   it('validates with clear messages and normalizes into the internal schema', () => {
     const bad = nativeBodySchema.safeParse({ level: 'loud', message: 'x' });

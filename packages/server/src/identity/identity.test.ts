@@ -576,6 +576,55 @@ describe.runIf(requirePg())('identity', () => {
     expect(renamed.body.user).toEqual({ id: s.user.id, email: 'pw@example.com', name: 'Pat' });
   });
 
+  it('refuses expired refresh tokens and API tokens, and a second concurrent use of one refresh token', async () => {
+    const s = await signup('expiry@example.com', 'expiry-password-1');
+    const tok = await call('POST', '/api/v1/tokens', {
+      token: s.accessToken,
+      body: { name: 'short', scope: 'read', expiresInDays: 1 },
+    });
+    secrets.push(tok.body.token);
+    expect(tok.body.expiresAt).not.toBeNull();
+    expect((await call('GET', '/api/v1/me', { token: tok.body.token })).status).toBe(200);
+    await beacon.ctx.db.query(
+      `UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`,
+      [tok.body.id],
+    );
+    expect((await call('GET', '/api/v1/me', { token: tok.body.token })).status).toBe(401);
+
+    await beacon.ctx.db.query(
+      `UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1`,
+      [s.user.id],
+    );
+    expect(
+      (await call('POST', '/api/v1/auth/refresh', { body: { refreshToken: s.refreshToken } })).status,
+    ).toBe(401);
+
+    const fresh = await call('POST', '/api/v1/auth/signin', {
+      body: { email: 'expiry@example.com', password: 'expiry-password-1' },
+    });
+    secrets.push(fresh.body.refreshToken);
+    const both = await Promise.all(
+      [1, 2].map(() =>
+        call('POST', '/api/v1/auth/refresh', { body: { refreshToken: fresh.body.refreshToken } }),
+      ),
+    );
+    expect(both.map((r) => r.status).sort()).toEqual([200, 401]);
+    const winner = both.find((r) => r.status === 200)!;
+    secrets.push(winner.body.refreshToken);
+    // The second use counts as reuse: the family, including the winner's new token, is revoked.
+    expect(
+      (await call('POST', '/api/v1/auth/refresh', { body: { refreshToken: winner.body.refreshToken } }))
+        .status,
+    ).toBe(401);
+
+    const p1 = await createProject(s.accessToken, 'Slug One');
+    const p2 = await createProject(s.accessToken, 'Slug Two');
+    expect(
+      (await call('PATCH', `/api/v1/projects/${p2.id}`, { token: s.accessToken, body: { slug: p1.slug } }))
+        .status,
+    ).toBe(409);
+  });
+
   it('documents its routes in OpenAPI under the auth, orgs, projects, keys and tokens tags', async () => {
     const doc = (await call('GET', '/api/v1/openapi.json')).body;
     const tagOf = (path: string, method: string) => doc.paths[path]?.[method]?.tags;

@@ -1,0 +1,200 @@
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Json, type Receiver, startReceiver } from './receiver.js';
+
+// The browser bundle in real Chromium (Debian's), served from one origin and reporting to a
+// receiver on another, as in production.
+const CHROMIUM = '/usr/bin/chromium';
+const sdkRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+if (!existsSync(CHROMIUM)) {
+  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: install Debian's chromium`);
+  process.stderr.write(`!!! SKIPPING browser tests: ${CHROMIUM} is missing\n`);
+}
+
+let bundle = '';
+let browser: Browser;
+let site: Server;
+let siteUrl = '';
+let r: Receiver;
+
+const APP_JS = `
+export function renderCart(items) {
+  return items.map((i) => i.price.toFixed(2));
+}
+export function onCheckoutClick() {
+  renderCart([{ price: 1 }, { cost: 2 }]);
+}
+export async function loadProfile() {
+  await null;
+  throw new Error('profile service unavailable', { cause: new TypeError('Failed to parse JSON') });
+}
+`;
+
+function page(dsn: string, options: Record<string, unknown> = {}) {
+  return `<!doctype html><html><head><title>shop</title></head><body><button id="buy">buy</button>
+<script type="module">
+import * as Beacon from '/beacon.min.js';
+import * as App from '/app.js';
+Beacon.init({ dsn: ${JSON.stringify(dsn)}, release: 'web@2.0.0', environment: 'browser-test', ...${JSON.stringify(options)} });
+Beacon.setUser({ id: 'browser-user' });
+Beacon.setTag('page', 'cart');
+window.Beacon = Beacon;
+window.App = App;
+document.getElementById('buy').addEventListener('click', () => setTimeout(App.onCheckoutClick));
+window.ready = true;
+</script></body></html>`;
+}
+
+describe.runIf(existsSync(CHROMIUM))('browser bundle in Chromium', () => {
+  let html = '';
+  beforeAll(async () => {
+    const out = await build({
+      entryPoints: [path.join(sdkRoot, 'src/browser.ts')],
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2020',
+      write: false,
+    });
+    bundle = out.outputFiles[0]!.text;
+    r = await startReceiver();
+    site = createServer((req, res) => {
+      const p = (req.url ?? '/').split('?')[0];
+      const [type, body] =
+        p === '/beacon.min.js'
+          ? ['text/javascript', bundle]
+          : p === '/app.js'
+            ? ['text/javascript', APP_JS]
+            : p === '/blank'
+              ? ['text/html', '<!doctype html><p>bye</p>']
+              : ['text/html', html];
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    });
+    await new Promise<void>((res) => site.listen(0, '127.0.0.1', res));
+    siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise<void>((res) => (site ? site.close(() => res()) : res()));
+    await r?.close();
+  });
+  beforeEach(() => {
+    r.requests.length = 0;
+  });
+
+  async function open(options: Record<string, unknown> = {}) {
+    html = page(r.dsn(3, 'browserkey'), options);
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    await p.goto(`${siteUrl}/`);
+    await p.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+    return { p, ctx };
+  }
+  async function eventsWhen(n: number): Promise<Json[]> {
+    const end = Date.now() + 15_000;
+    while (r.events().length < n) {
+      if (Date.now() > end) throw new Error(`expected ${n} events, got ${r.events().length}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    return r.events();
+  }
+
+  it('is small: the minified ESM bundle is under 12 KB gzipped', () => {
+    expect(gzipSync(bundle).length).toBeLessThan(12 * 1024);
+  });
+
+  it('reports an uncaught error from a click handler with frames, page context and breadcrumbs', async () => {
+    const { p, ctx } = await open();
+    await p.evaluate(() => console.warn('about to buy'));
+    await p.click('#buy');
+    const [event] = await eventsWhen(1);
+    await ctx.close();
+    expect(event).toMatchObject({
+      platform: 'javascript',
+      level: 'error',
+      release: 'web@2.0.0',
+      environment: 'browser-test',
+      user: { id: 'browser-user' },
+      tags: { page: 'cart' },
+      request: { url: `${siteUrl}/` },
+      sdk: { name: 'beacon.javascript' },
+    });
+    expect(event.request.headers['User-Agent']).toMatch(/Chrome/);
+    const ex = event.exception.values.at(-1);
+    expect(ex).toMatchObject({ type: 'TypeError', mechanism: { type: 'onerror', handled: false } });
+    expect(ex.value).toMatch(/toFixed/);
+    const frames = ex.stacktrace.frames;
+    expect(frames.at(-1)).toMatchObject({ filename: `${siteUrl}/app.js`, lineno: 3, in_app: true });
+    expect(frames.map((f: Json) => f.function)).toEqual(
+      expect.arrayContaining(['renderCart', 'onCheckoutClick']),
+    );
+    expect(event.breadcrumbs).toContainEqual(
+      expect.objectContaining({ category: 'console', level: 'warning', message: 'about to buy' }),
+    );
+  });
+
+  it('reports unhandled rejections with their cause chain, and fetch breadcrumbs', async () => {
+    const { p, ctx } = await open();
+    await p.evaluate(async (url) => {
+      await fetch(`${url}/nowhere`).catch(() => {});
+      const w = window as unknown as { App: { loadProfile(): Promise<void> } };
+      void w.App.loadProfile();
+    }, r.url);
+    const [event] = await eventsWhen(1);
+    await ctx.close();
+    expect(event.exception.values.map((v: Json) => [v.type, v.value])).toEqual([
+      ['TypeError', 'Failed to parse JSON'],
+      ['Error', 'profile service unavailable'],
+    ]);
+    expect(event.exception.values.at(-1).mechanism).toMatchObject({
+      type: 'onunhandledrejection',
+      handled: false,
+    });
+    expect(event.exception.values.at(-1).stacktrace.frames.at(-1)).toMatchObject({
+      function: 'Module.loadProfile',
+      filename: `${siteUrl}/app.js`,
+      lineno: 10,
+    });
+    expect(event.breadcrumbs).toContainEqual(
+      expect.objectContaining({
+        category: 'fetch',
+        data: { method: 'GET', url: `${r.url}/nowhere`, status_code: 200 },
+      }),
+    );
+  });
+
+  it('captures explicitly and delivers queued events when the page goes away (keepalive / sendBeacon)', async () => {
+    const { p, ctx } = await open({ transport: { batchDelayMs: 60_000 } });
+    const id = await p.evaluate(() => {
+      const w = window as unknown as { Beacon: { captureMessage(m: string, l: string): string } };
+      return w.Beacon.captureMessage('left the page', 'warning');
+    });
+    await new Promise((res) => setTimeout(res, 200));
+    expect(r.events()).toHaveLength(0);
+    await p.goto(`${siteUrl}/blank`);
+    const [event] = await eventsWhen(1);
+    await ctx.close();
+    expect(event).toMatchObject({ event_id: id, message: 'left the page', level: 'warning' });
+  });
+});

@@ -391,8 +391,8 @@ describe.runIf(requirePg())('identity', () => {
     });
     expect(inv.status).toBe(201);
     expect(inv.body).toMatchObject({ email: 'invitee@example.com', role: 'viewer', emailed: true });
-    expect(inv.body.link).toMatch(/^https:\/\/beacon\.example\.com\/invite\/bci_[\w-]+$/);
-    const token = inv.body.link.split('/').pop();
+    expect(inv.body.link).toMatch(/^https:\/\/beacon\.example\.com\/signup\?invite=bci_[\w-]+$/);
+    const token = inv.body.link.split('invite=').pop();
     secrets.push(token);
     const mail = await waitFor(() => mails.find((m) => m.includes('invitee@example.com')), {
       what: 'invitation email',
@@ -418,7 +418,7 @@ describe.runIf(requirePg())('identity', () => {
       token: owner.accessToken,
       body: { email: 'existing@example.com', role: 'member' },
     });
-    const token2 = inv2.body.link.split('/').pop();
+    const token2 = inv2.body.link.split('invite=').pop();
     secrets.push(token2);
     expect(
       (await call('POST', `/api/v1/invitations/${token2}/accept`, { token: joined.accessToken })).status,
@@ -468,14 +468,14 @@ describe.runIf(requirePg())('identity', () => {
       token: owner.accessToken,
       body: { email: 'tenant-viewer@example.com', role: 'viewer' },
     });
-    const inviteToken = inv.body.link.split('/').pop();
+    const inviteToken = inv.body.link.split('invite=').pop();
     secrets.push(inviteToken);
     const viewer = await signup('tenant-viewer@example.com', 'viewer-password-1', { inviteToken });
     const pending = await call('POST', `/api/v1/orgs/${orgId}/invitations`, {
       token: owner.accessToken,
       body: { email: 'pending@example.com', role: 'member' },
     });
-    secrets.push(pending.body.link.split('/').pop());
+    secrets.push(pending.body.link.split('invite=').pop());
     const outsider = await signup('outsider@example.com', 'outsider-password-1');
     const outsiderRead = await call('POST', '/api/v1/tokens', {
       token: outsider.accessToken,

@@ -98,7 +98,9 @@ function transportOf(ctx: AppContext): Transporter | undefined {
   return t;
 }
 
-export const invitationLink = (ctx: AppContext, token: string) => `${ctx.config.publicUrl}/invite/${token}`;
+/** The dashboard's signup page takes the token from `?invite=` (signed-in users accept via the API). */
+export const invitationLink = (ctx: AppContext, token: string) =>
+  `${ctx.config.publicUrl}/signup?invite=${token}`;
 
 export async function invite(
   ctx: AppContext,

@@ -86,7 +86,7 @@ export async function startBeacon(config: Config, log: Logger = createLogger(con
     const metrics = new Metrics();
     const ctx: AppContext = { config, log, db: storage.db, bus, topics, metrics };
 
-    const app = await createHttpServer({ log, metrics, bodyLimit: config.http.bodyLimit });
+    const app = await createHttpServer({ log, metrics, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy });
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', roles: config.roles }));
     app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
       const database = await storage.db.ping();

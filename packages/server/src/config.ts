@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
@@ -73,6 +74,7 @@ const envSchema = z.object({
   BUS_PARTITIONS: int(1, 256).default(8),
   BUS_RETENTION_HOURS: int(1, 24 * 365).default(72),
   BODY_LIMIT_BYTES: int(1024, 1024 ** 3).default(20 * 1024 * 1024),
+  TRUST_PROXY: bool.default(false),
   INGEST_MAX_DECOMPRESSED_BYTES: int(1024, 1024 ** 3).default(50 * 1024 * 1024),
   INGEST_MAX_EVENT_BYTES: int(1024, 100 * 1024 ** 2).default(1024 * 1024),
   INGEST_MAX_ITEMS: int(1, 10_000).default(100),
@@ -83,6 +85,15 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: int(1, 10_000).default(200),
   UPTIME_PING_RETENTION_DAYS: int(1, 3650).default(7),
   UPTIME_WINDOW_RETENTION_DAYS: int(1, 36_500).default(400),
+  ALERTS_MAX_ATTEMPTS: int(1, 100).default(8),
+  ALERTS_RETRY_BASE_MS: int(10, 3_600_000).default(2000),
+  ALERTS_RETRY_MAX_MS: int(10, 86_400_000).default(900_000),
+  ALERTS_DELIVERY_CONCURRENCY: int(1, 1000).default(8),
+  ALERTS_WEBHOOK_TIMEOUT_MS: int(100, 300_000).default(10_000),
+  ALERTS_WEBHOOK_MAX_RESPONSE_BYTES: int(0, 100 * 1024 ** 2).default(64 * 1024),
+  ALERTS_WEBHOOK_DENY_CIDRS: z.string().optional(),
+  ALERTS_WEBHOOK_ALLOW_LOOPBACK: bool.default(true),
+  ALERTS_WEBHOOK_ALLOW_PRIVATE: bool.default(true),
   OLLAMA_URL: url(['http:', 'https:']).optional(),
   OLLAMA_MODEL: z.string().default('llama3.2:3b'),
   INSIGHTS_URL: url(['http:', 'https:']).optional(),
@@ -114,7 +125,8 @@ export interface Config {
     embeddedPartitions: number;
     retentionHours: number;
   };
-  http: { bodyLimit: number };
+  /** trustProxy: take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  http: { bodyLimit: number; trustProxy: boolean };
   ingest: {
     maxDecompressedBytes: number;
     maxEventBytes: number;
@@ -124,6 +136,16 @@ export interface Config {
   };
   smtp?: { url: string; from: string };
   uptime: { workerConcurrency: number; pingRetentionDays: number; windowRetentionDays: number };
+  alerts: {
+    maxAttempts: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    concurrency: number;
+    timeoutMs: number;
+    maxResponseBytes: number;
+    /** Webhook/Slack targets: denied CIDRs (default: link-local and cloud metadata), loopback/private allowed. */
+    targetPolicy: { deny: string[]; allowLoopback: boolean; allowPrivate: boolean };
+  };
   insights: {
     ollama?: { url: string; model: string };
     openai?: { url: string; model: string; apiKey?: string };
@@ -152,6 +174,35 @@ export function parseRoles(value: string | undefined): RoleName[] {
     if (!(allRoles as readonly string[]).includes(n))
       throw new ConfigError('BEACON_ROLES', `unknown role "${n}" (known: ${allRoles.join(', ')})`);
   return names as RoleName[];
+}
+
+/** Webhook deny list: comma-separated CIDRs; unset keeps the default (link-local and cloud metadata). */
+const defaultAlertDenyCidrs = [
+  '169.254.0.0/16',
+  'fe80::/10',
+  'fd00:ec2::254/128',
+  '100.100.100.200/32',
+  '0.0.0.0/8',
+  '::/128',
+];
+function parseCidrs(value: string | undefined): string[] {
+  if (value === undefined) return defaultAlertDenyCidrs;
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const c of list) {
+    const [ip, bits, extra] = c.split('/');
+    const v = isIP(ip ?? '');
+    const max = v === 6 ? 128 : 32;
+    if (
+      v === 0 ||
+      extra !== undefined ||
+      (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))
+    )
+      throw new ConfigError('ALERTS_WEBHOOK_DENY_CIDRS', `"${c}" is not an IP address or CIDR`);
+  }
+  return list;
 }
 
 /** Parse and validate; throws ConfigError naming the first bad setting. */
@@ -209,7 +260,7 @@ export function loadConfig(raw: Record<string, string | undefined> = readEnviron
       embeddedPartitions: e.BUS_PARTITIONS,
       retentionHours: e.BUS_RETENTION_HOURS,
     },
-    http: { bodyLimit: e.BODY_LIMIT_BYTES },
+    http: { bodyLimit: e.BODY_LIMIT_BYTES, trustProxy: e.TRUST_PROXY },
     ingest: {
       maxDecompressedBytes: e.INGEST_MAX_DECOMPRESSED_BYTES,
       maxEventBytes: e.INGEST_MAX_EVENT_BYTES,
@@ -222,6 +273,19 @@ export function loadConfig(raw: Record<string, string | undefined> = readEnviron
       workerConcurrency: e.WORKER_CONCURRENCY,
       pingRetentionDays: e.UPTIME_PING_RETENTION_DAYS,
       windowRetentionDays: e.UPTIME_WINDOW_RETENTION_DAYS,
+    },
+    alerts: {
+      maxAttempts: e.ALERTS_MAX_ATTEMPTS,
+      retryBaseMs: e.ALERTS_RETRY_BASE_MS,
+      retryMaxMs: e.ALERTS_RETRY_MAX_MS,
+      concurrency: e.ALERTS_DELIVERY_CONCURRENCY,
+      timeoutMs: e.ALERTS_WEBHOOK_TIMEOUT_MS,
+      maxResponseBytes: e.ALERTS_WEBHOOK_MAX_RESPONSE_BYTES,
+      targetPolicy: {
+        deny: parseCidrs(e.ALERTS_WEBHOOK_DENY_CIDRS),
+        allowLoopback: e.ALERTS_WEBHOOK_ALLOW_LOOPBACK,
+        allowPrivate: e.ALERTS_WEBHOOK_ALLOW_PRIVATE,
+      },
     },
     insights: {
       ollama: e.OLLAMA_URL ? { url: e.OLLAMA_URL, model: e.OLLAMA_MODEL } : undefined,

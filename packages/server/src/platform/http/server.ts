@@ -24,6 +24,7 @@ export interface HttpOptions {
   log: Logger;
   metrics: Metrics;
   bodyLimit: number;
+  trustProxy?: boolean;
 }
 
 /** The one error shape every route answers with. */
@@ -44,7 +45,7 @@ export async function createHttpServer(opts: HttpOptions): Promise<HttpApp> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
     },
-    trustProxy: true,
+    trustProxy: opts.trustProxy ?? false,
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();
 

@@ -295,6 +295,38 @@ describe.runIf(requirePg())('alerts end to end', () => {
     expect((await api('GET', `/api/v1/rules/${rule.body.id}`, tokenA)).status).toBe(404);
   });
 
+  it("delivers a monitor event to the service's subscribed uptime webhooks exactly once, signed", async () => {
+    const service = await api('POST', '/api/v1/services', tokenA, { name: 'Checkout', projectId: projectA });
+    expect(service.status, JSON.stringify(service.body)).toBe(201);
+    const secret = 'uptime-hook-secret';
+    const wh = await api('POST', '/api/v1/webhooks', tokenA, {
+      serviceId: service.body.id,
+      url: `${hook.url}/uptime-hook`,
+      events: ['incident_start'],
+      secret,
+    });
+    expect(wh.status, JSON.stringify(wh.body)).toBe(201);
+    const start = monitorEvent(projectA, service.body.id, 77, 'incident_start', 500);
+    await publish('monitorEvents', 77, [
+      start,
+      start, // redelivered
+      monitorEvent(projectA, service.body.id, 77, 'incident_resolved', 500), // not subscribed
+      monitorEvent(projectA, service.body.id + 1000, 78, 'incident_start', 501), // another service
+    ]);
+    published += 3;
+    await settle();
+    const got = hook.delivered('/uptime-hook');
+    expect(got).toHaveLength(1);
+    expect(got[0]!.headers['x-beacon-signature']).toBe(
+      `sha256=${createHmac('sha256', secret).update(got[0]!.body).digest('hex')}`,
+    );
+    expect(got[0]!.json).toMatchObject({
+      kind: 'monitor_event',
+      webhookId: wh.body.id,
+      event: { eventId: start.eventId, type: 'incident_start', service: { id: service.body.id } },
+    });
+  });
+
   it('keeps every route closed to other tenants and to anonymous callers', async () => {
     const rules = await api('GET', `/api/v1/projects/${projectA}/rules`, tokenA);
     const ruleId = rules.body.rules[0].id;

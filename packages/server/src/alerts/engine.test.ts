@@ -6,7 +6,7 @@ import { createTestDatabase, requirePg, type TestDatabase } from '../test-suppor
 import { AlertEngine } from './engine.js';
 import { ruleBodySchema } from './schemas.js';
 import * as store from './store.js';
-import { issueUpdate } from './testing.js';
+import { issueUpdate, monitorEvent } from './testing.js';
 
 describe.runIf(requirePg())('alert rule evaluation', () => {
   let tdb: TestDatabase;
@@ -193,6 +193,25 @@ describe.runIf(requirePg())('alert rule evaluation', () => {
     expect(await engine.handleIssueUpdate(issueUpdate(p2, 1, { type: 'created' }), at(T0, 5))).toEqual([
       'silenced',
     ]);
+  });
+
+  it('uptime rules open an alert on incident start and resolve it (notifying) on resolution', async () => {
+    const { projectId, rule: r } = await rule({ trigger: { type: 'uptime' } });
+    const { rule: other } = await rule({ trigger: { type: 'uptime', serviceId: 99 } });
+    expect(await engine.handleMonitorEvent(monitorEvent(projectId, 5, 50, 'incident_start', 1))).toEqual([
+      'fired',
+    ]);
+    expect(await engine.handleMonitorEvent(monitorEvent(projectId, 5, 50, 'incident_start', 1))).toEqual([]);
+    expect(await alertsOf(r.id)).toMatchObject([{ state: 'firing', subject: 'endpoint:50' }]);
+    expect(await engine.handleMonitorEvent(monitorEvent(projectId, 5, 50, 'incident_resolved', 1))).toEqual([
+      'fired',
+    ]);
+    expect(await alertsOf(r.id)).toMatchObject([{ state: 'resolved', subject: 'endpoint:50' }]);
+    expect(await deliveriesOf(r.id)).toBe(2);
+    expect(await alertsOf(other.id)).toEqual([]);
+    // A monitor of another project never reaches this project's rules.
+    await engine.handleMonitorEvent(monitorEvent(projectId + 1, 5, 50, 'incident_start', 2));
+    expect(await alertsOf(r.id)).toHaveLength(1);
   });
 
   it('two workers evaluating the same and concurrent updates create one alert', async () => {

@@ -5,7 +5,7 @@ import { badRequest, conflict, notFound } from '../platform/errors.js';
 import { AlertEngine } from './engine.js';
 import type { Action, AlertState, DeliveryState, Rule, RuleInput } from './schemas.js';
 import * as store from './store.js';
-import { buildBlockList, defaultTargetPolicy, type TargetPolicy, validateTargetUrl } from './targets.js';
+import { buildBlockList, defaultTargetPolicy, validateTargetUrl } from './targets.js';
 
 export const REDACTED = '[redacted]';
 
@@ -37,8 +37,7 @@ export class AlertsService {
   private readonly engine: AlertEngine;
 
   constructor(private readonly ctx: AppContext) {
-    const policy = (ctx.config as { alerts?: { targetPolicy?: TargetPolicy } }).alerts?.targetPolicy;
-    this.blockList = buildBlockList(policy ?? defaultTargetPolicy);
+    this.blockList = buildBlockList(ctx.config.alerts?.targetPolicy ?? defaultTargetPolicy);
     this.engine = new AlertEngine(ctx.db, { publicUrl: ctx.config.publicUrl });
   }
 

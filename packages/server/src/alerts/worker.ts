@@ -23,10 +23,18 @@ export interface AlertsWorkerOptions extends Partial<DeliveryOptions> {
   sweepIntervalMs?: number;
 }
 
-/** Settings from `config.alerts` when the config carries them (see docs/alerts.md). */
+/** Settings from `config.alerts` (ALERTS_* environment variables, see docs/alerts.md). */
 export function optionsFromConfig(ctx: AppContext): AlertsWorkerOptions {
-  const a = (ctx.config as { alerts?: AlertsWorkerOptions }).alerts;
-  return a ? { ...a } : {};
+  const a = ctx.config.alerts;
+  return {
+    maxAttempts: a.maxAttempts,
+    retryBaseMs: a.retryBaseMs,
+    retryMaxMs: a.retryMaxMs,
+    concurrency: a.concurrency,
+    timeoutMs: a.timeoutMs,
+    maxResponseBytes: a.maxResponseBytes,
+    targetPolicy: a.targetPolicy,
+  };
 }
 
 /**

@@ -1,4 +1,7 @@
-import { execSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 
@@ -26,7 +29,9 @@ export default async function setup(project: TestProject) {
   let ok = await pgReachable();
   if (!ok) {
     try {
-      execSync('pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -1) main start', { stdio: 'ignore' });
+      execSync('pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -1) main start', {
+        stdio: 'ignore',
+      });
       for (let i = 0; i < 50 && !ok; i++) {
         await new Promise((r) => setTimeout(r, 200));
         ok = await pgReachable();
@@ -37,10 +42,77 @@ export default async function setup(project: TestProject) {
   }
   if (!ok) {
     const msg = `PostgreSQL is not reachable at ${PG_ADMIN_URL}`;
-    if (process.env.CI === 'true') throw new Error(`${msg}: CI=true forbids skipping the suites that need it`);
+    if (process.env.CI === 'true')
+      throw new Error(`${msg}: CI=true forbids skipping the suites that need it`);
     process.stderr.write(`\n\n!!! ${msg}: suites that need PostgreSQL will SKIP !!!\n\n`);
   }
   project.provide('pgAdminUrl', ok ? PG_ADMIN_URL : '');
+  return setupKafka(project);
+}
+
+// --- Kafka (issue 3): a real broker from scripts/kafka for the bus suites ---------------------
+
+export const KAFKA_BROKERS = process.env.BEACON_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092';
+const kafkaScript = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../scripts/kafka');
+
+function tcpOpen(hostPort: string): Promise<boolean> {
+  const [host, port] = hostPort.split(':') as [string, string];
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port: Number(port) });
+    const done = (v: boolean) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(2000, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+/** Only runs that include the bus suites need a broker: `vitest run some/other/path` skips it. */
+function runNeedsKafka(): boolean {
+  const filters = process.argv.slice(2).filter((a) => !a.startsWith('-') && a !== 'run' && a !== 'watch');
+  return filters.length === 0 || filters.some((f) => /bus|kafka/i.test(f));
+}
+
+/**
+ * Under CI=true the broker must come up (scripts/kafka start) or the run fails; elsewhere a broker
+ * already listening is used, else we try to start one, else the Kafka suites skip loudly.
+ * The returned teardown stops only a broker this setup started.
+ */
+async function setupKafka(project: TestProject): Promise<(() => void) | undefined> {
+  const ci = process.env.CI === 'true';
+  if (!runNeedsKafka()) {
+    project.provide('kafkaBrokers', '');
+    return undefined;
+  }
+  if (await tcpOpen(KAFKA_BROKERS)) {
+    project.provide('kafkaBrokers', KAFKA_BROKERS);
+    return undefined;
+  }
+  try {
+    execFileSync('bash', [kafkaScript, 'start'], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      timeout: 15 * 60_000,
+    });
+  } catch (err) {
+    const msg = `Kafka could not be started with scripts/kafka start (${(err as Error).message.split('\n')[0]})`;
+    if (ci) throw new Error(`${msg}: CI=true forbids skipping the Kafka suites`);
+    process.stderr.write(`\n\n!!! ${msg}: Kafka suites will SKIP !!!\n\n`);
+    project.provide('kafkaBrokers', '');
+    return undefined;
+  }
+  project.provide('kafkaBrokers', KAFKA_BROKERS);
+  return () => {
+    try {
+      execFileSync('bash', [kafkaScript, 'stop'], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        timeout: 60_000,
+      });
+    } catch {
+      // the broker may already be gone
+    }
+  };
 }
 
 declare module 'vitest' {

@@ -23,6 +23,8 @@ async function open(): Promise<Bus> {
       brokers: env.BUS_BROKERS!.split(','),
       partitions: Number(env.BUS_PARTITIONS),
       log,
+      sessionTimeout: Number(env.BUS_SESSION_TIMEOUT ?? 30_000),
+      heartbeatInterval: 500,
     });
   }
   const db = new Db(env.BUS_DB_URL!, 2);
@@ -47,7 +49,7 @@ if (env.BUS_CHILD_MODE === 'consume-hang') {
     const ids = Array.from({ length: 10 }, (_, i) => `p${n}-${i}`);
     await bus.publish(
       topic,
-      ids.map((id) => ({ key: `k${id.length % 3}`, value: Buffer.from(id) })),
+      ids.map((id, i) => ({ key: `k${i % 3}`, value: Buffer.from(id) })),
     );
     process.stdout.write(`ACKED ${JSON.stringify(ids)}\n`);
   }

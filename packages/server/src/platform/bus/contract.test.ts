@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, requirePg, type TestDatabase, waitFor } from '../../test-support/index.js';
 import { Db } from '../db/db.js';
 import { migrate } from '../db/migrate.js';
@@ -77,8 +78,10 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
       backend = await setup();
       bus = await open();
     });
+    afterEach(async () => {
+      await Promise.all(consumers.splice(0).map((c) => c.stop().catch(() => {})));
+    });
     afterAll(async () => {
-      for (const c of consumers) await c.stop().catch(() => {});
       for (const b of opened) await b.close().catch(() => {});
       await backend?.teardown();
     });
@@ -99,7 +102,7 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
       }
       const seen = new Map<string, number[]>();
       let total = 0;
-      await consume(bus, topic, 'g', async (batch) => {
+      await consume(bus, topic, `${topic}-g`, async (batch) => {
         for (const m of batch) {
           const [key, n] = m.value.toString().split(':') as [string, string];
           expect(m.key).toBe(key);
@@ -117,10 +120,10 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
       await bus.ensureTopics([topic]);
       const byConsumer: Record<'a' | 'b', string[]> = { a: [], b: [] };
       const other = await open();
-      await consume(bus, topic, 'g', async (batch) => {
+      await consume(bus, topic, `${topic}-g`, async (batch) => {
         byConsumer.a.push(...ids(batch));
       });
-      await consume(other, topic, 'g', async (batch) => {
+      await consume(other, topic, `${topic}-g`, async (batch) => {
         byConsumer.b.push(...ids(batch));
       });
       // Warm up until both members got partitions (group rebalances may redeliver here).
@@ -159,10 +162,10 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
       );
       const g1: string[] = [];
       const g2: string[] = [];
-      await consume(bus, topic, 'g1', async (b) => {
+      await consume(bus, topic, `${topic}-g1`, async (b) => {
         g1.push(...ids(b));
       });
-      await consume(bus, topic, 'g2', async (b) => {
+      await consume(bus, topic, `${topic}-g2`, async (b) => {
         g2.push(...ids(b));
       });
       await waitFor(() => g1.length >= 100 && g2.length >= 100, { what: 'both groups' });
@@ -182,7 +185,7 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
       const got1: string[] = [];
       let failing = false;
       let failedSeen: string[] = [];
-      const c1 = await consume(bus, topic, 'g', async (b) => {
+      const c1 = await consume(bus, topic, `${topic}-g`, async (b) => {
         if (failing) {
           failedSeen = ids(b);
           throw new Error('handler failure (expected by the test)');
@@ -201,7 +204,7 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
 
       const other = await open();
       const got2: string[] = [];
-      await consume(other, topic, 'g', async (b) => {
+      await consume(other, topic, `${topic}-g`, async (b) => {
         got2.push(...ids(b));
       });
       await waitFor(() => got2.length >= 5, { what: 'redelivery' });
@@ -226,7 +229,7 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
         .filter((l) => l.startsWith('ACKED'))
         .flatMap((l) => JSON.parse(l.slice(6)) as string[]);
       const got = new Set<string>();
-      await consume(bus, topic, 'g', async (b) => {
+      await consume(bus, topic, `${topic}-g`, async (b) => {
         for (const id of ids(b)) got.add(id);
       });
       await waitFor(() => acked.every((id) => got.has(id)), { what: 'every acknowledged message' });
@@ -245,7 +248,7 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
         ...backend.childEnv,
         BUS_CHILD_MODE: 'consume-hang',
         BUS_TOPIC: topic,
-        BUS_GROUP: 'g',
+        BUS_GROUP: `${topic}-g`,
       });
       let inFlight: string[] = [];
       try {
@@ -261,7 +264,7 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
         c.proc.kill('SIGKILL');
       }
       const got: string[] = [];
-      await consume(bus, topic, 'g', async (b) => {
+      await consume(bus, topic, `${topic}-g`, async (b) => {
         got.push(...ids(b));
       });
       await waitFor(() => got.length >= 20, { timeout: 45_000, what: 'the next consumer to get the batch' });
@@ -299,5 +302,125 @@ describe.runIf(requirePg())('embedded bus', () => {
   });
 });
 
-// Keep `inject` referenced for the Kafka suite below (kafkaBrokers comes from the global setup).
-void inject;
+const kafkaBrokers = inject('kafkaBrokers');
+const requireKafka = () => {
+  if (!kafkaBrokers) {
+    if (process.env.CI === 'true') throw new Error('CI=true: the Kafka suites must not skip');
+    process.stderr.write(
+      '\n!!! SKIPPING the Kafka bus suites: no broker on 127.0.0.1:9092 (scripts/kafka start) !!!\n\n',
+    );
+  }
+  return kafkaBrokers !== '';
+};
+const kafkaScript = path.resolve(here, '../../../../../scripts/kafka');
+const run = promisify(execFile);
+
+describe.runIf(requireKafka())('kafka bus', async () => {
+  const { KafkaBus } = await import('./kafka.js');
+  const open = (log = createLogger('silent')) =>
+    new KafkaBus({
+      brokers: kafkaBrokers.split(','),
+      partitions: PARTITIONS,
+      log,
+      clientId: `beacon-test-${uid()}`,
+      sessionTimeout: 4_000,
+      heartbeatInterval: 500,
+    });
+
+  busContract('Apache Kafka via kafkajs', async () => ({
+    childEnv: {
+      BUS_KIND: 'kafka',
+      BUS_BROKERS: kafkaBrokers,
+      BUS_PARTITIONS: String(PARTITIONS),
+      BUS_SESSION_TIMEOUT: '4000',
+    },
+    open: async () => open(),
+    teardown: async () => {},
+  }));
+
+  describe('broker restart', () => {
+    const buses: InstanceType<typeof KafkaBus>[] = [];
+    afterAll(async () => {
+      for (const b of buses) await b.close().catch(() => {});
+    });
+
+    it('consumes every acknowledged message exactly once (deduplicated) across a broker restart', async () => {
+      // Only a broker this project's script runs can be restarted; CI always starts it that way.
+      const ours = await run('bash', [kafkaScript, 'status']).then(
+        () => true,
+        () => false,
+      );
+      if (!ours) {
+        if (process.env.CI === 'true')
+          throw new Error('CI=true: the broker must be the one scripts/kafka started');
+        process.stderr.write(
+          '!!! SKIPPING the broker restart test: the broker was not started by scripts/kafka\n',
+        );
+        return;
+      }
+      const topic = `t-broker-restart-${uid()}`;
+      const producerBus = open();
+      const consumerBus = open();
+      buses.push(producerBus, consumerBus);
+      await producerBus.ensureTopics([topic]);
+
+      const processed = new Map<string, number>(); // id -> times processed after dedupe (must be 1)
+      const seen = new Set<string>();
+      let deliveries = 0;
+      const consumer = await consumerBus.consume({
+        topic,
+        group: `${topic}-g`,
+        handler: async (batch) => {
+          for (const id of ids(batch)) {
+            deliveries++;
+            if (seen.has(id)) continue; // the deduplicating consumer: by message id
+            seen.add(id);
+            processed.set(id, (processed.get(id) ?? 0) + 1);
+          }
+        },
+      });
+
+      const acked: string[] = [];
+      let stopProducing = false;
+      let failedPublishes = 0;
+      const producing = (async () => {
+        for (let n = 0; !stopProducing; n++) {
+          const batch = Array.from({ length: 10 }, (_, i) => `r${n}-${i}`);
+          try {
+            await producerBus.publish(
+              topic,
+              batch.map((id, i) => msg(id, `key-${i % 5}`)),
+            );
+            acked.push(...batch);
+          } catch {
+            failedPublishes++;
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+
+      await waitFor(() => acked.length >= 100, { what: 'acks before the restart' });
+      await run('bash', [kafkaScript, 'stop']);
+      const ackedWhileDown = acked.length;
+      await run('bash', [kafkaScript, 'start']);
+      await waitFor(() => acked.length >= ackedWhileDown + 100, {
+        timeout: 90_000,
+        what: 'acks after the restart',
+      });
+      stopProducing = true;
+      await producing;
+
+      await waitFor(() => acked.every((id) => seen.has(id)), {
+        timeout: 90_000,
+        what: 'every acked message consumed',
+      });
+      await consumer.stop();
+      expect(acked.filter((id) => !seen.has(id))).toEqual([]);
+      expect([...processed.values()].every((n) => n === 1)).toBe(true);
+      expect(new Set(acked).size).toBe(acked.length);
+      process.stderr.write(
+        `broker restart: ${acked.length} acked, ${deliveries} deliveries (${deliveries - seen.size} redelivered, deduplicated), ${failedPublishes} failed publishes\n`,
+      );
+    }, 240_000);
+  });
+});

@@ -159,8 +159,8 @@ export class EmbeddedBus implements Bus {
 
   /**
    * Delete rows older than `retentionHours` that every group of their topic has committed.
-   * Groups not seen for `retentionHours` no longer hold rows back; topics without any group keep
-   * their rows (nothing has read them yet). Returns the number of deleted rows.
+   * A group with no running consumer for max(retentionHours, 7 days) no longer holds rows back;
+   * topics without any group keep their rows (nothing has read them yet). Returns the count.
    */
   async trim(): Promise<number> {
     const rows = await this.db.tx(async (q) => {
@@ -172,13 +172,14 @@ export class EmbeddedBus implements Bus {
         `WITH lim AS (
            SELECT h.topic_id, h.partition, min(coalesce(o.next_offset, 0)) AS upto
            FROM bus_heads h
-           JOIN bus_groups g ON g.topic_id = h.topic_id AND g.last_seen_at > now() - $1 * interval '1 hour'
+           JOIN bus_groups g ON g.topic_id = h.topic_id
+             AND g.last_seen_at > now() - greatest($1::int, 168) * interval '1 hour'
            LEFT JOIN bus_offsets o ON o.group_id = g.id AND o.partition = h.partition
            GROUP BY h.topic_id, h.partition
          )
          DELETE FROM bus_log l USING lim
          WHERE l.topic_id = lim.topic_id AND l.partition = lim.partition AND l."offset" < lim.upto
-           AND l.created_at < now() - $1 * interval '1 hour'
+           AND l.created_at < now() - $1::int * interval '1 hour'
          RETURNING 1`,
         [this.opts.retentionHours],
       );

@@ -1,16 +1,293 @@
-// Placeholder until the Kafka adapter lands.
+import {
+  type Admin,
+  Kafka,
+  type Consumer as KConsumer,
+  type LogEntry,
+  logLevel,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
 import type { Logger } from '../logger.js';
-import type { Bus, BusMessage, ConsumeOptions, Consumer } from './types.js';
+import type { Bus, BusMessage, ConsumedMessage, ConsumeOptions, Consumer } from './types.js';
+
+/**
+ * The Kafka adapter on kafkajs 2.2.4 (see docs/bus.md for why this client).
+ *
+ * - publish: an idempotent producer (`acks=all`, one request in flight, unlimited retries), so
+ *   a resolved publish is on every in-sync replica and a retried send is not duplicated.
+ * - consume: a consumer group per `consume()` call, `eachBatch` with auto-commit and
+ *   auto-resolve off: the handler gets chunks of at most `maxBatch` messages of one partition;
+ *   after it resolves the chunk's offsets are resolved and committed explicitly. When it throws,
+ *   the same chunk is retried in place with a back-off (heartbeating meanwhile); on a rebalance
+ *   or stop nothing more is committed, so the next owner of the partition gets it again.
+ * - reconnection: kafkajs retries requests and, through `restartOnFailure`, restarts a crashed
+ *   consumer (broker restart, coordinator moves) from its last committed offsets.
+ */
+export interface KafkaBusOptions {
+  brokers: string[];
+  partitions: number;
+  log: Logger;
+  clientId?: string;
+  /** Consumer group session timeout (ms): how long a silent member keeps its partitions. */
+  sessionTimeout?: number;
+  heartbeatInterval?: number;
+  /** Longest wait of an idle fetch (ms); kafkajs heartbeats between fetches, so keep it well below the session timeout. */
+  maxWaitMs?: number;
+  /** Replication factor for created topics; default min(3, brokers in the cluster). */
+  replicationFactor?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function logCreator(log: Logger) {
+  return () =>
+    ({ level, log: entry }: LogEntry) => {
+      const { message, timestamp: _t, logger: _l, ...extra } = entry;
+      const fields = { kafkajs: entry.logger, ...extra };
+      if (level <= logLevel.ERROR) log.error(fields, message);
+      else if (level === logLevel.WARN) log.warn(fields, message);
+      else if (level === logLevel.INFO) log.debug(fields, message);
+      else log.trace(fields, message);
+    };
+}
 
 export class KafkaBus implements Bus {
   readonly kind = 'kafka' as const;
-  constructor(readonly opts: { brokers: string[]; partitions: number; log: Logger }) {}
-  async publish(_topic: string, _messages: BusMessage[]): Promise<void> {
-    throw new Error('kafka bus not implemented');
+  readonly kafka: Kafka;
+  private producer?: Promise<Producer>;
+  private admin?: Promise<Admin>;
+  private readonly ensured = new Map<string, Promise<void>>();
+  private readonly consumers = new Set<KafkaConsumer>();
+  private closed = false;
+
+  constructor(readonly opts: KafkaBusOptions) {
+    this.kafka = new Kafka({
+      clientId: opts.clientId ?? 'beacon',
+      brokers: opts.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: logCreator(opts.log),
+      connectionTimeout: 3_000,
+      requestTimeout: 30_000,
+      retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 15 },
+    });
   }
-  async consume(_o: ConsumeOptions): Promise<Consumer> {
-    throw new Error('kafka bus not implemented');
+
+  private getProducer(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
+      });
+      const p = producer.connect().then(() => producer);
+      p.catch(() => {
+        if (this.producer === p) this.producer = undefined;
+      });
+      this.producer = p;
+    }
+    return this.producer;
   }
-  async ensureTopics(_t: string[]): Promise<void> {}
-  async close(): Promise<void> {}
+
+  private getAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      const p = admin.connect().then(() => admin);
+      p.catch(() => {
+        if (this.admin === p) this.admin = undefined;
+      });
+      this.admin = p;
+    }
+    return this.admin;
+  }
+
+  async ensureTopics(topics: string[]): Promise<void> {
+    await Promise.all(topics.map((t) => this.ensureTopic(t)));
+  }
+
+  private ensureTopic(topic: string): Promise<void> {
+    let p = this.ensured.get(topic);
+    if (!p) {
+      p = this.createTopic(topic);
+      this.ensured.set(topic, p);
+      p.catch(() => this.ensured.delete(topic));
+    }
+    return p;
+  }
+
+  private async createTopic(topic: string): Promise<void> {
+    const admin = await this.getAdmin();
+    const existing = await admin.listTopics();
+    if (existing.includes(topic)) return;
+    const replicationFactor =
+      this.opts.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length || 1);
+    const created = await admin.createTopics({
+      topics: [{ topic, numPartitions: this.opts.partitions, replicationFactor }],
+      waitForLeaders: true,
+    });
+    if (created)
+      this.opts.log.info(
+        { topic, partitions: this.opts.partitions, replicationFactor },
+        'created Kafka topic',
+      );
+  }
+
+  async publish(topic: string, messages: BusMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.ensureTopic(topic);
+    const producer = await this.getProducer();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+    });
+  }
+
+  async consume(options: ConsumeOptions): Promise<Consumer> {
+    if (this.closed) throw new Error('bus is closed');
+    await this.ensureTopic(options.topic);
+    const c = new KafkaConsumer(this, options, () => this.consumers.delete(c));
+    this.consumers.add(c);
+    try {
+      await c.start();
+    } catch (err) {
+      this.consumers.delete(c);
+      throw err;
+    }
+    return c;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.consumers].map((c) => c.stop()));
+    const producer = this.producer;
+    const admin = this.admin;
+    this.producer = undefined;
+    this.admin = undefined;
+    await Promise.all([
+      producer?.then((p) => p.disconnect()).catch(() => {}),
+      admin?.then((a) => a.disconnect()).catch(() => {}),
+    ]);
+  }
+}
+
+class KafkaConsumer implements Consumer {
+  private readonly consumer: KConsumer;
+  private readonly log: Logger;
+  private stopping?: Promise<void>;
+
+  constructor(
+    bus: KafkaBus,
+    private readonly options: ConsumeOptions,
+    private readonly onStopped: () => void,
+  ) {
+    this.log = bus.opts.log.child({ topic: options.topic, group: options.group });
+    const sessionTimeout = bus.opts.sessionTimeout ?? 30_000;
+    this.consumer = bus.kafka.consumer({
+      groupId: options.group,
+      sessionTimeout,
+      maxWaitTimeInMs: bus.opts.maxWaitMs ?? Math.min(5_000, Math.floor(sessionTimeout / 4)),
+      heartbeatInterval: bus.opts.heartbeatInterval ?? 3_000,
+      allowAutoTopicCreation: false,
+      retry: {
+        initialRetryTime: 300,
+        maxRetryTime: 5_000,
+        retries: 15,
+        // Restart after any crash (broker restarts, coordinator moves): resume from the
+        // committed offsets. Only stop() ends a consumer.
+        restartOnFailure: async (err) => {
+          this.log.warn({ err }, 'Kafka consumer crashed; restarting');
+          return !this.stopping;
+        },
+      },
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      this.log.debug({ assignment: e.payload.memberAssignment }, 'Kafka consumer joined its group');
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
+    const maxBatch = this.options.maxBatch ?? 100;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({
+        batch,
+        resolveOffset,
+        heartbeat,
+        commitOffsetsIfNecessary,
+        isRunning,
+        isStale,
+      }) => {
+        const { topic, partition } = batch;
+        for (let i = 0; i < batch.messages.length; i += maxBatch) {
+          if (!isRunning() || isStale()) return;
+          const chunk = batch.messages.slice(i, i + maxBatch);
+          const messages: ConsumedMessage[] = chunk.map((m) => {
+            const out: ConsumedMessage = {
+              topic,
+              partition,
+              offset: m.offset,
+              timestamp: new Date(Number(m.timestamp)),
+              key: m.key?.toString() ?? '',
+              value: m.value ?? Buffer.alloc(0),
+            };
+            if (m.headers && Object.keys(m.headers).length > 0) {
+              const headers: Record<string, string> = {};
+              for (const [k, v] of Object.entries(m.headers)) if (v != null) headers[k] = v.toString();
+              out.headers = headers;
+            }
+            return out;
+          });
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await this.options.handler(messages);
+              break;
+            } catch (err) {
+              const backoff = Math.min(30_000, 250 * 2 ** (attempt - 1));
+              this.log.warn(
+                { err, partition, offset: chunk[0]!.offset, attempt, retryInMs: backoff },
+                'bus handler failed; the batch will be redelivered',
+              );
+              // Wait in slices, heartbeating, so the group keeps us; leave uncommitted on stop.
+              const until = Date.now() + backoff;
+              while (Date.now() < until) {
+                if (!isRunning() || isStale()) return;
+                await sleep(Math.min(500, until - Date.now()));
+                await heartbeat();
+              }
+            }
+          }
+          const last = chunk[chunk.length - 1]!.offset;
+          resolveOffset(last);
+          await commitOffsetsIfNecessary({
+            topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }],
+          });
+          await heartbeat();
+        }
+      },
+    });
+  }
+
+  pause(): void {
+    this.consumer.pause([{ topic: this.options.topic }]);
+  }
+
+  resume(): void {
+    this.consumer.resume([{ topic: this.options.topic }]);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.consumer.stop().catch((err) => this.log.warn({ err }, 'Kafka consumer stop failed'));
+      await this.consumer.disconnect().catch(() => {});
+      this.onStopped();
+    })();
+    return this.stopping;
+  }
 }

@@ -1,26 +1,21 @@
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  bundleForBrowser,
+  launchChromium,
+  requireChromium,
+  type Site,
+  sdkRoot,
+  startSite,
+} from './chromium.js';
 import { type Json, type Receiver, startReceiver } from './receiver.js';
 
 // The browser bundle in real Chromium (Debian's), served from one origin and reporting to a
 // receiver on another, as in production.
-const CHROMIUM = '/usr/bin/chromium';
-const sdkRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-if (!existsSync(CHROMIUM)) {
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: install Debian's chromium`);
-  process.stderr.write(`!!! SKIPPING browser tests: ${CHROMIUM} is missing\n`);
-}
-
 let bundle = '';
 let browser: Browser;
-let site: Server;
+let site: Site;
 let siteUrl = '';
 let r: Receiver;
 
@@ -52,51 +47,20 @@ window.ready = true;
 </script></body></html>`;
 }
 
-describe.runIf(existsSync(CHROMIUM))('browser bundle in Chromium', () => {
-  let html = '';
+describe.runIf(requireChromium())('browser bundle in Chromium', () => {
   beforeAll(async () => {
-    const out = await build({
-      entryPoints: [path.join(sdkRoot, 'src/browser.ts')],
-      bundle: true,
-      minify: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2020',
-      write: false,
-    });
-    bundle = out.outputFiles[0]!.text;
+    bundle = await bundleForBrowser({ file: `${sdkRoot}/src/browser.ts` });
     r = await startReceiver();
-    site = createServer((req, res) => {
-      const p = (req.url ?? '/').split('?')[0];
-      const [type, body] =
-        p === '/beacon.min.js'
-          ? ['text/javascript', bundle]
-          : p === '/app.js'
-            ? ['text/javascript', APP_JS]
-            : p === '/blank'
-              ? ['text/html', '<!doctype html><p>bye</p>']
-              : ['text/html', html];
-      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
-      res.end(body);
-    });
-    await new Promise<void>((res) => site.listen(0, '127.0.0.1', res));
-    siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    site = await startSite();
+    siteUrl = site.url;
+    site.files.set('/beacon.min.js', ['text/javascript', bundle]);
+    site.files.set('/app.js', ['text/javascript', APP_JS]);
+    site.files.set('/blank', ['text/html', '<!doctype html><p>bye</p>']);
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await new Promise<void>((res) => (site ? site.close(() => res()) : res()));
+    await site?.close();
     await r?.close();
   });
   beforeEach(() => {
@@ -104,7 +68,7 @@ describe.runIf(existsSync(CHROMIUM))('browser bundle in Chromium', () => {
   });
 
   async function open(options: Record<string, unknown> = {}) {
-    html = page(r.dsn(3, 'browserkey'), options);
+    site.files.set('/', ['text/html', page(r.dsn(3, 'browserkey'), options)]);
     const ctx = await browser.newContext();
     const p = await ctx.newPage();
     await p.goto(`${siteUrl}/`);

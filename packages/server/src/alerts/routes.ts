@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import type { HttpApp } from '../platform/http/server.js';
-import { alertStates, deliveryStates, ruleBodySchema, silenceBodySchema } from './schemas.js';
+import {
+  alertOut,
+  alertStates,
+  deliveryDetailOut,
+  deliveryOut,
+  deliveryStates,
+  ruleBodySchema,
+  ruleOut,
+  silenceBodySchema,
+  silenceOut,
+} from './schemas.js';
 import { AlertsService } from './service.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -21,20 +31,45 @@ export function registerAlertRoutes(app: HttpApp, ctx: AppContext): void {
   // ---- rules ----
   app.post(
     '/api/v1/projects/:id/rules',
-    { schema: { tags: ['alerts'], security, params: projectParams, body: ruleBodySchema } },
+    {
+      schema: {
+        response: { 201: ruleOut },
+        tags: ['alerts'],
+        security,
+        params: projectParams,
+        body: ruleBodySchema,
+      },
+    },
     async (req, reply) => reply.code(201).send(await svc.createRule(await who(req), req.params.id, req.body)),
   );
   app.get(
     '/api/v1/projects/:id/rules',
-    { schema: { tags: ['alerts'], security, params: projectParams } },
+    {
+      schema: {
+        response: { 200: z.object({ rules: z.array(ruleOut) }) },
+        tags: ['alerts'],
+        security,
+        params: projectParams,
+      },
+    },
     async (req) => ({ rules: await svc.listRules(await who(req), req.params.id) }),
   );
-  app.get('/api/v1/rules/:id', { schema: { tags: ['alerts'], security, params: idParams } }, async (req) =>
-    svc.getRule(await who(req), req.params.id),
+  app.get(
+    '/api/v1/rules/:id',
+    { schema: { response: { 200: ruleOut }, tags: ['alerts'], security, params: idParams } },
+    async (req) => svc.getRule(await who(req), req.params.id),
   );
   app.put(
     '/api/v1/rules/:id',
-    { schema: { tags: ['alerts'], security, params: idParams, body: ruleBodySchema } },
+    {
+      schema: {
+        response: { 200: ruleOut },
+        tags: ['alerts'],
+        security,
+        params: idParams,
+        body: ruleBodySchema,
+      },
+    },
     async (req) => svc.updateRule(await who(req), req.params.id, req.body),
   );
   app.delete(
@@ -47,7 +82,14 @@ export function registerAlertRoutes(app: HttpApp, ctx: AppContext): void {
   );
   app.post(
     '/api/v1/rules/:id/test',
-    { schema: { tags: ['alerts'], security, params: idParams } },
+    {
+      schema: {
+        response: { 202: z.object({ deliveryIds: z.array(z.number()) }) },
+        tags: ['alerts'],
+        security,
+        params: idParams,
+      },
+    },
     async (req, reply) => reply.code(202).send(await svc.testRule(await who(req), req.params.id)),
   );
 
@@ -56,6 +98,7 @@ export function registerAlertRoutes(app: HttpApp, ctx: AppContext): void {
     '/api/v1/projects/:id/alerts',
     {
       schema: {
+        response: { 200: z.object({ alerts: z.array(alertOut) }) },
         tags: ['alerts'],
         security,
         params: projectParams,
@@ -70,24 +113,34 @@ export function registerAlertRoutes(app: HttpApp, ctx: AppContext): void {
       }),
     }),
   );
-  app.get('/api/v1/alerts/:id', { schema: { tags: ['alerts'], security, params: idParams } }, async (req) =>
-    svc.getAlert(await who(req), req.params.id),
+  app.get(
+    '/api/v1/alerts/:id',
+    { schema: { response: { 200: alertOut }, tags: ['alerts'], security, params: idParams } },
+    async (req) => svc.getAlert(await who(req), req.params.id),
   );
   app.post(
     '/api/v1/alerts/:id/acknowledge',
-    { schema: { tags: ['alerts'], security, params: idParams } },
+    { schema: { response: { 200: alertOut }, tags: ['alerts'], security, params: idParams } },
     async (req) => svc.setAlertState(await who(req), req.params.id, 'acknowledged'),
   );
   app.post(
     '/api/v1/alerts/:id/resolve',
-    { schema: { tags: ['alerts'], security, params: idParams } },
+    { schema: { response: { 200: alertOut }, tags: ['alerts'], security, params: idParams } },
     async (req) => svc.setAlertState(await who(req), req.params.id, 'resolved'),
   );
 
   // ---- silences ----
   app.post(
     '/api/v1/projects/:id/silences',
-    { schema: { tags: ['alerts'], security, params: projectParams, body: silenceBodySchema } },
+    {
+      schema: {
+        response: { 201: silenceOut },
+        tags: ['alerts'],
+        security,
+        params: projectParams,
+        body: silenceBodySchema,
+      },
+    },
     async (req, reply) =>
       reply.code(201).send(await svc.createSilence(await who(req), req.params.id, req.body)),
   );
@@ -95,6 +148,7 @@ export function registerAlertRoutes(app: HttpApp, ctx: AppContext): void {
     '/api/v1/projects/:id/silences',
     {
       schema: {
+        response: { 200: z.object({ silences: z.array(silenceOut) }) },
         tags: ['alerts'],
         security,
         params: projectParams,
@@ -121,6 +175,7 @@ export function registerAlertRoutes(app: HttpApp, ctx: AppContext): void {
     '/api/v1/projects/:id/deliveries',
     {
       schema: {
+        response: { 200: z.object({ deliveries: z.array(deliveryOut) }) },
         tags: ['alerts'],
         security,
         params: projectParams,
@@ -138,12 +193,12 @@ export function registerAlertRoutes(app: HttpApp, ctx: AppContext): void {
   );
   app.get(
     '/api/v1/deliveries/:id',
-    { schema: { tags: ['alerts'], security, params: idParams } },
+    { schema: { response: { 200: deliveryDetailOut }, tags: ['alerts'], security, params: idParams } },
     async (req) => svc.getDelivery(await who(req), req.params.id),
   );
   app.post(
     '/api/v1/deliveries/:id/replay',
-    { schema: { tags: ['alerts'], security, params: idParams } },
+    { schema: { response: { 200: deliveryOut }, tags: ['alerts'], security, params: idParams } },
     async (req) => svc.replayDelivery(await who(req), req.params.id),
   );
 }

@@ -190,3 +190,82 @@ export const alertStates = ['firing', 'acknowledged', 'resolved'] as const;
 export type AlertState = (typeof alertStates)[number];
 export const deliveryStates = ['pending', 'delivering', 'delivered', 'dead'] as const;
 export type DeliveryState = (typeof deliveryStates)[number];
+
+// ---- responses (for the OpenAPI document and for clients sharing these types) ----
+
+const iso = z.string();
+const json = z.record(z.string(), z.unknown());
+export const ruleOut = z.object({
+  id: z.number(),
+  projectId: z.number(),
+  name: z.string(),
+  trigger: json,
+  filters: json,
+  /** Webhook secrets and custom header values read "[redacted]". */
+  actions: z.array(json),
+  cooldownMinutes: z.number(),
+  enabled: z.boolean(),
+  createdAt: iso,
+  updatedAt: iso,
+});
+export const alertOut = z.object({
+  id: z.number(),
+  projectId: z.number(),
+  ruleId: z.number().nullable(),
+  ruleName: z.string(),
+  subject: z.string(),
+  issueId: z.number().nullable(),
+  serviceId: z.number().nullable(),
+  endpointId: z.number().nullable(),
+  triggerType: z.string(),
+  reason: z.string(),
+  state: z.enum(alertStates),
+  count: z.number(),
+  details: json,
+  firstFiredAt: iso,
+  lastFiredAt: iso,
+  lastNotifiedAt: iso.nullable(),
+  acknowledgedAt: iso.nullable(),
+  acknowledgedBy: z.number().nullable(),
+  resolvedAt: iso.nullable(),
+  resolvedBy: z.number().nullable(),
+});
+export const silenceOut = z.object({
+  id: z.number(),
+  projectId: z.number(),
+  ruleId: z.number().nullable(),
+  issueId: z.number().nullable(),
+  until: iso,
+  comment: z.string(),
+  createdBy: z.number().nullable(),
+  createdAt: iso,
+});
+export const deliveryOut = z.object({
+  id: z.number(),
+  projectId: z.number().nullable(),
+  alertId: z.number().nullable(),
+  ruleId: z.number().nullable(),
+  kind: z.string(),
+  channel: z.string(),
+  target: json,
+  title: z.string(),
+  state: z.enum(deliveryStates),
+  attempts: z.number(),
+  nextAttemptAt: iso.nullable(),
+  lastStatus: z.number().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: iso,
+  deliveredAt: iso.nullable(),
+  deadAt: iso.nullable(),
+});
+export const deliveryDetailOut = deliveryOut.extend({
+  attemptLog: z.array(
+    z.object({
+      attempt: z.number(),
+      at: iso,
+      durationMs: z.number(),
+      status: z.number().nullable(),
+      error: z.string().nullable(),
+    }),
+  ),
+});

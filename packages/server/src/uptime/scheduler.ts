@@ -57,13 +57,16 @@ export class UptimeScheduler implements Worker {
   private running = false;
   private loopDone?: Promise<void>;
   private wakeUp?: () => void;
-  /** Claimed and not yet finished (waiting for their due time or running). */
+  /** Claimed and not yet finished (waiting for their due time, queued or running). */
   private inflight = 0;
+  /** Checks running now (at most `concurrency`). */
+  private active = 0;
   private readonly waiting = new Map<number, NodeJS.Timeout>();
+  /** Due, but every concurrency slot is busy: started as soon as one frees. */
+  private readonly ready: Claimed[] = [];
   private readonly running_ = new Set<Promise<void>>();
   private buffer: CheckOutcome[] = [];
-  private flushTimer?: NodeJS.Timeout;
-  private flushChain: Promise<void> = Promise.resolve();
+  private draining?: Promise<void>;
   private readonly checks?: import('prom-client').Counter<'status'>;
   private readonly lateness?: import('prom-client').Histogram;
 
@@ -101,9 +104,10 @@ export class UptimeScheduler implements Worker {
     this.wakeUp?.();
     await this.loopDone;
     // Claimed but not started: give the slots back at once rather than letting leases expire.
-    const unstarted = [...this.waiting.keys()];
+    const unstarted = [...this.waiting.keys(), ...this.ready.map((c) => c.endpointId)];
     for (const t of this.waiting.values()) clearTimeout(t);
     this.waiting.clear();
+    this.ready.length = 0;
     await releaseLeases(this.o.db, this.workerId, unstarted).catch(() => {});
     await Promise.allSettled([...this.running_]);
     await this.flush();
@@ -128,7 +132,9 @@ export class UptimeScheduler implements Worker {
   private async loop(): Promise<void> {
     while (this.running) {
       let full = false;
-      const free = this.o.concurrency - this.inflight;
+      // Claimed slots wait on timers; the cap on running checks is applied when they start. A
+      // worker holds at most twice its concurrency, so it never hoards what others could run.
+      const free = 2 * this.o.concurrency - this.inflight;
       if (free > 0) {
         try {
           const want = Math.min(this.o.batchSize, free);
@@ -186,19 +192,34 @@ export class UptimeScheduler implements Worker {
 
   private schedule(c: Claimed): void {
     this.inflight++;
-    const begin = () => {
-      this.waiting.delete(c.endpointId);
-      const p = this.execute(c)
-        .then((outcome) => this.enqueue(outcome))
-        .finally(() => {
-          this.inflight--;
-          this.running_.delete(p);
-        });
-      this.running_.add(p);
-    };
     const delay = c.slot - this.o.now();
-    if (delay <= 0) begin();
-    else this.waiting.set(c.endpointId, setTimeout(begin, delay));
+    if (delay <= 0) this.begin(c);
+    else
+      this.waiting.set(
+        c.endpointId,
+        setTimeout(() => {
+          this.waiting.delete(c.endpointId);
+          this.begin(c);
+        }, delay),
+      );
+  }
+
+  private begin(c: Claimed): void {
+    if (this.active >= this.o.concurrency) {
+      this.ready.push(c);
+      return;
+    }
+    this.active++;
+    const p = this.execute(c)
+      .then((outcome) => this.enqueue(outcome))
+      .finally(() => {
+        this.active--;
+        this.inflight--;
+        this.running_.delete(p);
+        const next = this.running ? this.ready.shift() : undefined;
+        if (next) this.begin(next);
+      });
+    this.running_.add(p);
   }
 
   private async execute(c: Claimed): Promise<CheckOutcome> {
@@ -229,20 +250,22 @@ export class UptimeScheduler implements Worker {
     return { endpointId: c.endpointId, slot: c.slot, result };
   }
 
+  /**
+   * Results are recorded by one drain loop: while a batch is being written, the next results
+   * accumulate and go together in the following transaction, so the batch size follows the load.
+   */
   private enqueue(o: CheckOutcome): void {
     this.buffer.push(o);
-    if (this.buffer.length >= this.o.batchSize) void this.flush();
-    else this.flushTimer ??= setTimeout(() => void this.flush(), this.o.flushMs);
+    this.draining ??= (async () => {
+      await new Promise((r) => setTimeout(r, this.o.flushMs));
+      while (this.buffer.length > 0) await this.record(this.buffer.splice(0, 500));
+      this.draining = undefined;
+    })();
   }
 
-  private flush(): Promise<void> {
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    const batch = this.buffer;
-    this.buffer = [];
-    if (batch.length === 0) return this.flushChain;
-    this.flushChain = this.flushChain.then(() => this.record(batch));
-    return this.flushChain;
+  private async flush(): Promise<void> {
+    await this.draining;
+    while (this.buffer.length > 0) await this.record(this.buffer.splice(0, 500));
   }
 
   private async record(batch: CheckOutcome[]): Promise<void> {

@@ -36,7 +36,7 @@ describe.runIf(requirePg())('ingest durability', () => {
         }
       };
       const senders = Array.from({ length: 8 }, sender);
-      await waitFor(() => acked.length >= 150, { what: '150 acknowledged events' });
+      await waitFor(() => acked.length >= 60, { what: '60 acknowledged events' });
       proc.child.kill('SIGKILL');
       await proc.exited;
       stop = true;

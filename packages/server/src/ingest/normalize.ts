@@ -100,6 +100,17 @@ export function parseTimestamp(v: unknown): number | undefined {
   return undefined;
 }
 
+const MIN_CLOCK_DRIFT_MS = 55 * 60 * 1000;
+
+/** Shift a client timestamp by the client's clock drift, measured from `sent_at`. */
+export function correctDrift(timestamp: unknown, sentAt: unknown, receivedMs: number): unknown {
+  const sent = parseTimestamp(sentAt);
+  const ts = parseTimestamp(timestamp);
+  if (sent === undefined || ts === undefined) return timestamp;
+  const drift = receivedMs - sent;
+  return Math.abs(drift) >= MIN_CLOCK_DRIFT_MS ? ts + drift : timestamp;
+}
+
 /** Clamp a client timestamp: more than a minute ahead or 30 days behind becomes the receive time. */
 export function clampTimestamp(v: unknown, receivedMs: number): string {
   const ms = parseTimestamp(v);
@@ -278,6 +289,11 @@ export interface NormalizeInput {
   /** Event id from the envelope header when the payload has none. */
   fallbackEventId?: string;
   receivedMs: number;
+  /**
+   * The envelope's `sent_at`: when it is more than 55 minutes off the receive time the client clock
+   * is wrong, and event timestamps are shifted by that drift (as Sentry's Relay does).
+   */
+  sentAt?: unknown;
   attachments?: InternalEvent['attachments'];
 }
 
@@ -305,7 +321,10 @@ export function normalizeSentryEvent(event: Obj, input: NormalizeInput): Interna
   const candidate = compact({
     eventId,
     projectId: input.projectId,
-    timestamp: clampTimestamp(event.timestamp, input.receivedMs),
+    timestamp: clampTimestamp(
+      correctDrift(event.timestamp, input.sentAt, input.receivedMs),
+      input.receivedMs,
+    ),
     receivedAt: new Date(input.receivedMs).toISOString(),
     platform: str(event.platform) || 'other',
     level: normalizeLevel(event.level, 'error'),

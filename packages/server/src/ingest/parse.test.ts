@@ -180,6 +180,13 @@ describe('normalizer', () => {
     expect(clampTimestamp(now / 1000 + 3600, now)).toBe(new Date(now).toISOString());
     expect(clampTimestamp(now / 1000 - 90 * 86400, now)).toBe(new Date(now).toISOString());
     expect(clampTimestamp('garbage', now)).toBe(new Date(now).toISOString());
+    // A client clock two hours behind: sent_at reveals the drift and the event time is shifted.
+    const behind = now - 2 * 3600_000;
+    const drifted = normalizeSentryEvent(
+      { message: 'm', timestamp: (behind - 5000) / 1000 },
+      { ...base, sentAt: new Date(behind).toISOString() },
+    );
+    expect(drifted.timestamp).toBe(new Date(now - 5000).toISOString());
   });
 
   it('maps levels, formats logentry params, accepts exception arrays and filters secrets in headers', () => {

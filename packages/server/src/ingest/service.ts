@@ -221,6 +221,7 @@ export class IngestService {
         source: 'envelope',
         fallbackEventId,
         receivedMs,
+        sentAt: env.headers.sent_at,
       });
       const own = attachmentRows.filter((a) => a.eventId === ev.eventId);
       ev.attachments = own.map((a) => ({

@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // parallelism low and timeouts generous; tests poll for conditions rather than sleeping.
 export default defineConfig({
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'e2e/**/*.test.ts'],
     globalSetup: ['packages/server/src/test-support/global-setup.ts'],
     maxWorkers: 2,
     testTimeout: 60_000,

@@ -176,12 +176,13 @@ export class IssueProcessor {
     if (prepared.length === 0) return { inserted: 0, duplicates: 0, invalid, skipped, updates: [] };
     await this.ensurePartitions(prepared.map((p) => store.dayOf(p.n.receivedAt)));
 
-    // A concurrent creator of the same fingerprint (rebalance overlap) fails our insert: retry once.
+    // A concurrent creator of the same fingerprint (rebalance overlap) or a merge/delete of an
+    // issue while this batch was writing fails the transaction: retry once with fresh lookups.
     let result: { inserted: number; updates: IssueUpdate[] };
     try {
       result = await this.write(prepared);
     } catch (err) {
-      if ((err as { code?: string }).code !== '23505') throw err;
+      if (!['23505', '23503'].includes((err as { code?: string }).code ?? '')) throw err;
       result = await this.write(prepared);
     }
     const duplicates = prepared.length - result.inserted;

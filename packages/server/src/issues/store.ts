@@ -447,3 +447,323 @@ export async function deleteIssues(q: Queryable, ids: number[]): Promise<void> {
   // Fingerprints, tags, hourly counts and users go with the issue (ON DELETE CASCADE).
   await q.query('DELETE FROM issues WHERE id = ANY($1::bigint[])', [ids]);
 }
+
+// ---------------------------------------------------------------- API reads
+
+export type IssueSort = 'lastSeen' | 'firstSeen' | 'count' | 'users';
+const sortColumn: Record<IssueSort, { col: string; cast: string }> = {
+  lastSeen: { col: 'i.last_seen', cast: 'timestamptz' },
+  firstSeen: { col: 'i.first_seen', cast: 'timestamptz' },
+  count: { col: 'i.event_count', cast: 'bigint' },
+  users: { col: 'i.user_count', cast: 'bigint' },
+};
+
+export interface IssueFilter {
+  projectId: number;
+  statuses?: string[];
+  levels?: string[];
+  tags: Array<{ key: string; value: string }>;
+  text?: string;
+  assigneeId?: number | null | 'any';
+  sort: IssueSort;
+  after?: { value: string | number; id: number };
+  limit: number;
+}
+
+const issueColumns = `i.id, i.project_id::int AS "projectId", i.title, i.culprit, i.level, i.platform, i.status,
+  i.event_count AS count, i.user_count AS "userCount", i.first_seen AS "firstSeen", i.last_seen AS "lastSeen",
+  i.first_release AS "firstRelease", i.last_release AS "lastRelease", i.assignee_id::int AS "assigneeId",
+  i.resolved_at AS "resolvedAt", i.resolve_in_next_release AS "resolveInNextRelease",
+  i.resolved_release AS "resolvedRelease", i.ignore_until AS "ignoreUntil", i.ignore_count AS "ignoreCount",
+  i.last_event_id AS "lastEventId"`;
+
+export interface IssueListRow {
+  id: number;
+  projectId: number;
+  title: string;
+  culprit: string | null;
+  level: string;
+  platform: string;
+  status: 'unresolved' | 'resolved' | 'ignored';
+  count: number;
+  userCount: number;
+  firstSeen: Date;
+  lastSeen: Date;
+  firstRelease: string | null;
+  lastRelease: string | null;
+  assigneeId: number | null;
+  resolvedAt: Date | null;
+  resolveInNextRelease: boolean;
+  resolvedRelease: string | null;
+  ignoreUntil: Date | null;
+  ignoreCount: number | null;
+  lastEventId: string | null;
+}
+
+export async function listIssues(q: Queryable, f: IssueFilter): Promise<IssueListRow[]> {
+  const params: unknown[] = [f.projectId];
+  const p = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  const conds = ['i.project_id = $1'];
+  if (f.statuses && f.statuses.length > 0)
+    conds.push(
+      f.statuses.length === 1 ? `i.status = ${p(f.statuses[0])}` : `i.status = ANY(${p(f.statuses)}::text[])`,
+    );
+  if (f.levels && f.levels.length > 0) conds.push(`i.level = ANY(${p(f.levels)}::text[])`);
+  if (f.assigneeId !== undefined)
+    conds.push(
+      f.assigneeId === null
+        ? 'i.assignee_id IS NULL'
+        : f.assigneeId === 'any'
+          ? 'i.assignee_id IS NOT NULL'
+          : `i.assignee_id = ${p(f.assigneeId)}`,
+    );
+  for (const t of f.tags)
+    conds.push(
+      `EXISTS (SELECT 1 FROM issue_tags t WHERE t.project_id = $1 AND t.key = ${p(t.key)} AND t.value = ${p(t.value)} AND t.issue_id = i.id)`,
+    );
+  if (f.text) {
+    const like = p(`%${f.text.replace(/[\\%_]/g, '\\$&')}%`);
+    conds.push(`(i.title ILIKE ${like} OR i.culprit ILIKE ${like})`);
+  }
+  const { col, cast } = sortColumn[f.sort];
+  if (f.after) conds.push(`(${col}, i.id) < (${p(f.after.value)}::${cast}, ${p(f.after.id)}::bigint)`);
+  return q.query<IssueListRow & Record<string, unknown>>(
+    `SELECT ${issueColumns} FROM issues i WHERE ${conds.join(' AND ')}
+      ORDER BY ${col} DESC, i.id DESC LIMIT ${p(f.limit)}`,
+    params,
+  );
+}
+
+export async function issueById(
+  q: Queryable,
+  id: number,
+): Promise<(IssueListRow & { fingerprint: string; grouping: unknown }) | undefined> {
+  const rows = await q.query<
+    IssueListRow & { fingerprint: string; grouping: unknown } & Record<string, unknown>
+  >(`SELECT ${issueColumns}, i.fingerprint, i.grouping FROM issues i WHERE i.id = $1`, [id]);
+  return rows[0];
+}
+
+export async function issueProject(q: Queryable, id: number): Promise<number | undefined> {
+  const rows = await q.query<{ p: number }>('SELECT project_id::int AS p FROM issues WHERE id = $1', [id]);
+  return rows[0]?.p;
+}
+
+/** Hourly counts of issues since `since`, for sparklines and charts. */
+export async function hourlyCounts(
+  q: Queryable,
+  ids: number[],
+  since: Date,
+): Promise<Array<{ issueId: number; hour: Date; count: number }>> {
+  if (ids.length === 0) return [];
+  return q.query(
+    `SELECT issue_id AS "issueId", hour, count FROM issue_hourly
+      WHERE issue_id = ANY($1::bigint[]) AND hour >= $2 ORDER BY issue_id, hour`,
+    [ids, since],
+  );
+}
+
+export async function tagBreakdown(
+  q: Queryable,
+  issueId: number,
+  top: number,
+): Promise<
+  Array<{
+    key: string;
+    value: string;
+    count: number;
+    firstSeen: Date;
+    lastSeen: Date;
+    total: number;
+    distinct: number;
+  }>
+> {
+  return q.query(
+    `SELECT key, value, count, first_seen AS "firstSeen", last_seen AS "lastSeen", total::int, distinct_values::int AS distinct
+       FROM (SELECT key, value, count, first_seen, last_seen,
+                    sum(count) OVER (PARTITION BY key) AS total,
+                    count(*) OVER (PARTITION BY key) AS distinct_values,
+                    row_number() OVER (PARTITION BY key ORDER BY count DESC, value) AS rn
+               FROM issue_tags WHERE issue_id = $1) t
+      WHERE rn <= $2 ORDER BY key, count DESC, value`,
+    [issueId, top],
+  );
+}
+
+export interface EventListRow {
+  eventId: string;
+  projectId: number;
+  issueId: number;
+  receivedAt: Date;
+  timestamp: Date;
+  level: string;
+  title: string;
+  release: string | null;
+  environment: string | null;
+  payload?: string;
+}
+
+const eventColumns = `replace(e.event_id::text, '-', '') AS "eventId", e.project_id::int AS "projectId",
+  e.issue_id::int AS "issueId", e.received_at AS "receivedAt", e.timestamp, e.level, e.title, e.release, e.environment`;
+
+export async function listEvents(
+  q: Queryable,
+  issueId: number,
+  opts: { after?: { receivedAt: string; eventId: string }; limit: number; payload?: boolean },
+): Promise<EventListRow[]> {
+  const params: unknown[] = [issueId, opts.limit];
+  let cond = '';
+  if (opts.after) {
+    params.push(opts.after.receivedAt, opts.after.eventId);
+    cond = 'AND (e.received_at, e.event_id) < ($3::timestamptz, $4::uuid)';
+  }
+  return q.query<EventListRow & Record<string, unknown>>(
+    `SELECT ${eventColumns}${opts.payload ? ', e.payload::text AS payload' : ''} FROM events e
+      WHERE e.issue_id = $1 ${cond} ORDER BY e.received_at DESC, e.event_id DESC LIMIT $2`,
+    params,
+  );
+}
+
+export async function eventById(
+  q: Queryable,
+  projectIds: number[],
+  eventId: string,
+): Promise<(EventListRow & { payload: string }) | undefined> {
+  const rows = await q.query<EventListRow & { payload: string } & Record<string, unknown>>(
+    `SELECT ${eventColumns}, e.payload::text AS payload FROM events e
+      WHERE e.project_id = ANY($1::bigint[]) AND e.event_id = $2::uuid LIMIT 1`,
+    [projectIds, eventId],
+  );
+  return rows[0];
+}
+
+/** The neighbouring events of one issue (newest-first order: previous = older, next = newer). */
+export async function eventNeighbours(
+  q: Queryable,
+  issueId: number,
+  receivedAt: Date,
+  eventId: string,
+): Promise<{ previous: string | null; next: string | null }> {
+  const [older] = await q.query<{ id: string }>(
+    `SELECT replace(event_id::text, '-', '') AS id FROM events WHERE issue_id = $1
+       AND (received_at, event_id) < ($2, $3::uuid) ORDER BY received_at DESC, event_id DESC LIMIT 1`,
+    [issueId, receivedAt, eventId],
+  );
+  const [newer] = await q.query<{ id: string }>(
+    `SELECT replace(event_id::text, '-', '') AS id FROM events WHERE issue_id = $1
+       AND (received_at, event_id) > ($2, $3::uuid) ORDER BY received_at, event_id LIMIT 1`,
+    [issueId, receivedAt, eventId],
+  );
+  return { previous: older?.id ?? null, next: newer?.id ?? null };
+}
+
+// ---------------------------------------------------------------- API writes
+
+export interface StatusChange {
+  status: 'unresolved' | 'resolved' | 'ignored';
+  userId: number;
+  resolveInNextRelease?: boolean;
+  ignoreUntil?: Date | null;
+  ignoreCount?: number | null;
+}
+
+/** Change the status of issues of one project; returns the ids changed. */
+export async function setStatus(
+  q: Queryable,
+  projectId: number,
+  ids: number[],
+  c: StatusChange,
+): Promise<number[]> {
+  const rows = await q.query<{ id: number }>(
+    `UPDATE issues SET
+        status = $3,
+        resolved_at = CASE WHEN $3 = 'resolved' THEN now() END,
+        resolved_by = CASE WHEN $3 = 'resolved' THEN $4::bigint END,
+        resolve_in_next_release = ($3 = 'resolved' AND $5::boolean),
+        resolved_release = CASE WHEN $3 = 'resolved' AND $5::boolean THEN last_release END,
+        ignore_until = CASE WHEN $3 = 'ignored' THEN $6::timestamptz END,
+        ignore_count = CASE WHEN $3 = 'ignored' THEN $7::bigint END,
+        ignore_count_base = CASE WHEN $3 = 'ignored' THEN event_count END,
+        updated_at = now()
+      WHERE project_id = $1 AND id = ANY($2::bigint[])
+      RETURNING id`,
+    [
+      projectId,
+      ids,
+      c.status,
+      c.userId,
+      c.resolveInNextRelease ?? false,
+      c.ignoreUntil ?? null,
+      c.ignoreCount ?? null,
+    ],
+  );
+  return rows.map((r) => r.id);
+}
+
+export async function setAssignee(q: Queryable, id: number, assigneeId: number | null): Promise<void> {
+  await q.query('UPDATE issues SET assignee_id = $2, updated_at = now() WHERE id = $1', [id, assigneeId]);
+}
+
+/** Merge `others` into `target` (same project): events, fingerprints, counters; the others are deleted. */
+export async function mergeIssues(
+  q: Queryable,
+  projectId: number,
+  target: number,
+  others: number[],
+): Promise<number> {
+  const locked = await q.query<{ id: number }>(
+    'SELECT id FROM issues WHERE project_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE',
+    [projectId, [target, ...others]],
+  );
+  if (locked.length !== others.length + 1) return 0;
+  await q.query('UPDATE events SET issue_id = $1 WHERE issue_id = ANY($2::bigint[])', [target, others]);
+  await q.query('UPDATE issue_fingerprints SET issue_id = $1 WHERE issue_id = ANY($2::bigint[])', [
+    target,
+    others,
+  ]);
+  await q.query(
+    `INSERT INTO issue_tags (issue_id, key, value, project_id, count, first_seen, last_seen)
+     SELECT $1, key, value, project_id, sum(count), min(first_seen), max(last_seen)
+       FROM issue_tags WHERE issue_id = ANY($2::bigint[]) GROUP BY key, value, project_id
+     ON CONFLICT (issue_id, key, value) DO UPDATE SET count = issue_tags.count + excluded.count,
+       first_seen = LEAST(issue_tags.first_seen, excluded.first_seen),
+       last_seen = GREATEST(issue_tags.last_seen, excluded.last_seen)`,
+    [target, others],
+  );
+  await q.query(
+    `INSERT INTO issue_hourly (issue_id, hour, count)
+     SELECT $1, hour, sum(count) FROM issue_hourly WHERE issue_id = ANY($2::bigint[]) GROUP BY hour
+     ON CONFLICT (issue_id, hour) DO UPDATE SET count = issue_hourly.count + excluded.count`,
+    [target, others],
+  );
+  await q.query(
+    `INSERT INTO issue_users (issue_id, user_key) SELECT $1, user_key FROM issue_users WHERE issue_id = ANY($2::bigint[])
+     ON CONFLICT DO NOTHING`,
+    [target, others],
+  );
+  await q.query(
+    `UPDATE issues t SET
+        event_count = t.event_count + o.n,
+        first_seen = LEAST(t.first_seen, o.fs),
+        last_seen = GREATEST(t.last_seen, o.ls),
+        user_count = (SELECT count(*) FROM issue_users WHERE issue_id = $1),
+        updated_at = now()
+       FROM (SELECT sum(event_count) AS n, min(first_seen) AS fs, max(last_seen) AS ls
+               FROM issues WHERE id = ANY($2::bigint[])) o
+      WHERE t.id = $1`,
+    [target, others],
+  );
+  await q.query('DELETE FROM issues WHERE id = ANY($1::bigint[])', [others]);
+  return others.length;
+}
+
+export async function issuesInProject(q: Queryable, projectId: number, ids: number[]): Promise<number[]> {
+  const rows = await q.query<{ id: number }>(
+    'SELECT id FROM issues WHERE project_id = $1 AND id = ANY($2::bigint[])',
+    [projectId, ids],
+  );
+  return rows.map((r) => r.id);
+}

@@ -10,7 +10,36 @@ import { AppError } from '../platform/errors.js';
 const tooLarge = (maxBytes: number) =>
   new AppError('payload_too_large', `body decompresses to more than ${maxBytes} bytes`);
 
-function run(kind: 'gzip' | 'deflate' | 'br' | 'inflate', input: Buffer, maxBytes: number): Promise<Buffer> {
+/**
+ * At most this many decompressions run at once (zlib works on the 4-thread libuv pool anyway), so
+ * many concurrent bombs hold at most MAX_CONCURRENT × maxBytes of output in memory; the others wait.
+ */
+const MAX_CONCURRENT = 4;
+let running = 0;
+const waiting: Array<() => void> = [];
+
+async function run(
+  kind: 'gzip' | 'deflate' | 'br' | 'inflate',
+  input: Buffer,
+  maxBytes: number,
+): Promise<Buffer> {
+  // A released slot is handed straight to the next waiter, so `running` never exceeds the cap.
+  if (running >= MAX_CONCURRENT) await new Promise<void>((r) => waiting.push(r));
+  else running++;
+  try {
+    return await inflate(kind, input, maxBytes);
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
+function inflate(
+  kind: 'gzip' | 'deflate' | 'br' | 'inflate',
+  input: Buffer,
+  maxBytes: number,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const stream =
       kind === 'gzip'

@@ -152,6 +152,19 @@ describe('body decoding', () => {
     );
   });
 
+  it('refuses many concurrent bombs while still decoding normal bodies', async () => {
+    const member = zlib.gzipSync(Buffer.alloc(1024 * 1024));
+    const bomb = Buffer.concat(Array.from({ length: 64 }, () => member));
+    const results = await Promise.all([
+      ...Array.from({ length: 10 }, () => code(decodeBody(bomb, 'gzip', 4 * 1024 * 1024))),
+      decodeBody(zlib.gzipSync(json), 'gzip', 4 * 1024 * 1024).then((b) => b.toString()),
+    ]);
+    expect(results.slice(0, 10)).toEqual(
+      Array(10).fill('payload_too_large: body decompresses to more than 4194304 bytes'),
+    );
+    expect(results[10]).toBe(json.toString());
+  });
+
   it('reads the store endpoint forms: JSON, base64+zlib, raw zlib and gzip', async () => {
     expect(await decodeStorePayload(json, 1e6)).toEqual(json);
     expect(await decodeStorePayload(Buffer.from(zlib.deflateSync(json).toString('base64')), 1e6)).toEqual(

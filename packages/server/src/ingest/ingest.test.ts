@@ -293,6 +293,33 @@ describe.runIf(requirePg())('ingest over HTTP', () => {
     svc.quotas.windowMs = 60_000;
   });
 
+  it('applies the per-project quota across keys with scope project', async () => {
+    const svc = ingestServiceFor(b.ctx);
+    svc.quotas.windowMs = 1500;
+    b.ctx.config.ingest.projectRatePerMinute = 2;
+    try {
+      const other = await createKey(b.url, p, { label: 'second' });
+      const send = (key: string) =>
+        envelope(eventEnvelope({ event_id: hex(), message: 'project quota' }), {
+          'x-sentry-auth': sentryAuth(key),
+        });
+      expect((await send(p.publicKey)).status).toBe(200);
+      expect((await send(other.publicKey)).status).toBe(200);
+      const res = await send(other.publicKey);
+      expect(res.status).toBe(429);
+      expect(res.headers.get('x-sentry-rate-limits')).toMatch(
+        /^\d+:error;default;security;transaction:project:rate_limited$/,
+      );
+      await waitFor(async () => (await send(p.publicKey)).status === 200, {
+        interval: 250,
+        what: 'the project window to pass',
+      });
+    } finally {
+      b.ctx.config.ingest.projectRatePerMinute = 0;
+      svc.quotas.windowMs = 60_000;
+    }
+  });
+
   it("accepts Beacon's native events with X-API-Key, single and batch, with clear 400s", async () => {
     const native = (body: unknown, key = p.secretKey) =>
       fetch(`${b.url}/api/v1/events`, {

@@ -13,18 +13,14 @@ interface FastifyReplyLike {
   statusCode?: number;
 }
 type Done = (err?: Error) => void;
+type OnRequest = (req: FastifyRequestLike, reply: FastifyReplyLike, done: Done) => void;
+type OnError = (req: FastifyRequestLike, reply: FastifyReplyLike, error: unknown, done: Done) => void;
+/** The one method the plugin uses; method syntax keeps Fastify's typed instance assignable to it. */
 interface FastifyLike {
-  addHook(
-    name: 'onRequest',
-    hook: (req: FastifyRequestLike, reply: FastifyReplyLike, done: Done) => void,
-  ): unknown;
-  addHook(
-    name: 'onError',
-    hook: (req: FastifyRequestLike, reply: FastifyReplyLike, error: unknown, done: Done) => void,
-  ): unknown;
+  addHook(name: string, hook: OnRequest | OnError): unknown;
 }
 
-export interface FastifyPluginOptions {
+export interface BeaconFastifyOptions {
   /** Which errors to report. Default: those without a status or with status >= 500. */
   shouldHandleError?: (err: unknown, reply: FastifyReplyLike) => boolean;
 }
@@ -38,14 +34,14 @@ const scopes = new WeakMap<object, Scope>();
  *
  * @example await app.register(beaconFastify);
  */
-export function beaconFastify(fastify: FastifyLike, options: FastifyPluginOptions, done: Done): void {
+export function beaconFastify(fastify: FastifyLike, options: BeaconFastifyOptions, done: Done): void {
   const should =
     options?.shouldHandleError ??
     ((err: unknown) => {
       const s = errorStatus(err);
       return s === undefined || s >= 500;
     });
-  fastify.addHook('onRequest', (req, _reply, next) => {
+  const onRequest: OnRequest = (req, _reply, next) => {
     try {
       const scope = getCurrentScope().clone().clearBreadcrumbs();
       scope.setRequest(
@@ -63,8 +59,8 @@ export function beaconFastify(fastify: FastifyLike, options: FastifyPluginOption
       // never break a request
     }
     next();
-  });
-  fastify.addHook('onError', (req, reply, error, next) => {
+  };
+  const onError: OnError = (req, reply, error, next) => {
     try {
       if (should(error, reply)) {
         const scope = scopes.get(req);
@@ -81,7 +77,9 @@ export function beaconFastify(fastify: FastifyLike, options: FastifyPluginOption
       // never break a request
     }
     next();
-  });
+  };
+  fastify.addHook('onRequest', onRequest);
+  fastify.addHook('onError', onError);
   done();
 }
 

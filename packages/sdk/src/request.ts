@@ -7,7 +7,8 @@ export interface IncomingLike {
   originalUrl?: string;
   protocol?: string;
   headers?: Record<string, string | string[] | undefined>;
-  socket?: { encrypted?: boolean };
+  /** TLS sockets have `encrypted: true`. */
+  socket?: unknown;
 }
 
 // Credentials never leave the application.
@@ -28,7 +29,8 @@ export function requestData(req: IncomingLike): RequestData {
     headers[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   const rawUrl = req.originalUrl ?? req.url ?? '/';
-  const protocol = req.protocol ?? (req.socket?.encrypted ? 'https' : 'http');
+  const protocol =
+    req.protocol ?? ((req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http');
   const host = headers.host ?? 'localhost';
   const q = rawUrl.indexOf('?');
   const data: RequestData = {

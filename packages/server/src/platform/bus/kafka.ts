@@ -8,6 +8,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import type { Logger } from '../logger.js';
+import { PublishCoalescer } from './coalesce.js';
 import type { Bus, BusMessage, ConsumedMessage, ConsumeOptions, Consumer } from './types.js';
 
 /**
@@ -44,7 +45,13 @@ function logCreator(log: Logger) {
     ({ level, log: entry }: LogEntry) => {
       const { message, timestamp: _t, logger: _l, ...extra } = entry;
       const fields = { kafkajs: entry.logger, ...extra };
-      if (level <= logLevel.ERROR) log.error(fields, message);
+      // kafkajs logs every protocol error response at ERROR, including the routine "group is
+      // rebalancing" and "coordinator is loading" answers it then handles itself.
+      const routine = /rebalanc|coordinator is loading|not the correct coordinator|leadership election/i.test(
+        `${message} ${String((extra as { error?: unknown }).error ?? '')}`,
+      );
+      if (routine) log.debug(fields, message);
+      else if (level <= logLevel.ERROR) log.error(fields, message);
       else if (level === logLevel.WARN) log.warn(fields, message);
       else if (level === logLevel.INFO) log.debug(fields, message);
       else log.trace(fields, message);
@@ -59,6 +66,11 @@ export class KafkaBus implements Bus {
   private readonly ensured = new Map<string, Promise<void>>();
   private readonly consumers = new Set<KafkaConsumer>();
   private closed = false;
+  // Kept under the broker's default message.max.bytes (1 MB) for a partition's record batch.
+  private readonly coalescer = new PublishCoalescer((topic, messages) => this.write(topic, messages), {
+    maxMessages: 2_000,
+    maxBytes: 900 * 1024,
+  });
 
   constructor(readonly opts: KafkaBusOptions) {
     this.kafka = new Kafka({
@@ -133,8 +145,12 @@ export class KafkaBus implements Bus {
       );
   }
 
-  async publish(topic: string, messages: BusMessage[]): Promise<void> {
-    if (messages.length === 0) return;
+  /** Concurrent publishes to one topic go out as one produce request (see PublishCoalescer). */
+  publish(topic: string, messages: BusMessage[]): Promise<void> {
+    return this.coalescer.publish(topic, messages);
+  }
+
+  private async write(topic: string, messages: BusMessage[]): Promise<void> {
     await this.ensureTopic(topic);
     const producer = await this.getProducer();
     await producer.send({

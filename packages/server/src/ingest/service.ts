@@ -201,44 +201,37 @@ export class IngestService {
       } else drop(`unsupported:${KNOWN_ITEM_TYPES.has(type) ? type : 'other'}`);
     });
 
-    // Attachments belong to the envelope's event (header event_id, else the single event's id).
-    const normalized: InternalEvent[] = [];
-    const firstEventId =
-      events.length > 0 ? (normalizeEventId(events[0]!.payload.event_id) ?? headerEventId) : headerEventId;
-    const attachmentRows: AttachmentRow[] = [];
-    const ownerId = headerEventId ?? firstEventId;
-    for (const item of attachments) {
-      if (!ownerId) {
-        drop('attachment_without_event');
-        continue;
-      }
-      attachmentRows.push(attachmentRow(projectId, ownerId, item));
-    }
-    for (const [i, e] of events.entries()) {
-      const fallbackEventId = i === 0 ? headerEventId : undefined;
-      const ev = normalizeSentryEvent(e.payload, {
+    const normalized = events.map((e, i) =>
+      normalizeSentryEvent(e.payload, {
         projectId,
         source: 'envelope',
-        fallbackEventId,
+        fallbackEventId: i === 0 ? headerEventId : undefined,
         receivedMs,
         sentAt: env.headers.sent_at,
-      });
-      const own = attachmentRows.filter((a) => a.eventId === ev.eventId);
-      ev.attachments = own.map((a) => ({
+      }),
+    );
+    // Attachments belong to the envelope's event; without one, to the event named in the header
+    // (SDKs may send attachments after their event).
+    const ownerId = normalized[0]?.eventId ?? headerEventId;
+    const attachmentRows: AttachmentRow[] = [];
+    for (const item of attachments) {
+      if (ownerId) attachmentRows.push(attachmentRow(projectId, ownerId, item));
+      else drop('attachment_without_event');
+    }
+    if (normalized[0])
+      normalized[0].attachments = attachmentRows.map((a) => ({
         id: a.id,
         filename: a.filename,
         contentType: a.contentType,
         size: a.data.length,
       }));
-      normalized.push(ev);
-    }
 
     // Attachments are durable before their event is on the bus, so the worker can rely on them.
     await insertAttachments(this.ctx.db, attachmentRows);
     await this.publish(normalized);
     this.stats.count(projectId, 'accepted', normalized.length);
     for (const [reason, n] of dropped) this.stats.count(projectId, 'dropped', n, reason);
-    return { id: headerEventId ?? normalized[0]?.eventId ?? null };
+    return { id: normalized[0]?.eventId ?? headerEventId ?? null };
   }
 
   // ---------------------------------------------------------------- Sentry store

@@ -21,13 +21,34 @@ const NewProject = lazy(() => import('./pages/Onboarding.js').then((m) => ({ def
 export function App() {
   const [session, setS] = useState<Session | null>(getSession());
   useEffect(() => onSession(setS), []);
-  const { path } = useLocation();
+  const { path, query } = useLocation();
   if (!session) return <AuthScreen />;
+  const invite = query.get('invite');
+  if (path === '/signup' && invite) return <AcceptInvite token={invite} />;
   if (path === '/signin' || path === '/signup') {
     navigate('/', { replace: true });
     return null;
   }
   return <Shell key={session.user.id} session={session} />;
+}
+
+/** A signed-in user opened an invitation link: join the organization, then go home. */
+function AcceptInvite({ token }: { token: string }) {
+  const [error, setError] = useState<Error>();
+  useEffect(() => {
+    post(`/api/v1/invitations/${encodeURIComponent(token)}/accept`, {}).then(
+      () => navigate('/', { replace: true }),
+      (e: Error) => setError(e),
+    );
+  }, [token]);
+  if (!error) return <Spinner label="Joining the organization…" />;
+  return (
+    <main className="page narrow" id="main">
+      <h1>Invitation</h1>
+      <ErrorBox error={error} />
+      <Link to="/">Continue to Beacon</Link>
+    </main>
+  );
 }
 
 const LAST_PROJECT = 'beacon.project';

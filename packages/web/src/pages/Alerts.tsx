@@ -65,18 +65,19 @@ export function AlertsPage() {
   );
   const action = useAction();
 
-  // Alerts come from issue updates and incidents: refetch shortly after either, and every 15 s.
+  // Alerts are raised by the alerts worker from the same issue updates and incidents the live
+  // socket carries: refetch shortly after each (twice, as the worker may lag), and every 15 s.
   useEffect(() => {
-    let t: ReturnType<typeof setTimeout> | undefined;
+    const timers: Array<ReturnType<typeof setTimeout>> = [];
     const off = live.subscribe((m) => {
       if (m.type === 'hello') return;
-      clearTimeout(t);
-      t = setTimeout(alerts.reload, 1500);
+      for (const t of timers.splice(0)) clearTimeout(t);
+      timers.push(setTimeout(alerts.reload, 1000), setTimeout(alerts.reload, 4000));
     });
     const iv = setInterval(alerts.reload, 15_000);
     return () => {
       off();
-      clearTimeout(t);
+      for (const t of timers) clearTimeout(t);
       clearInterval(iv);
     };
   }, [alerts.reload]);
@@ -676,6 +677,30 @@ function fromForm(f: FormState) {
   };
 }
 
+function ServicePicker({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+  const { project } = useApp();
+  const services = useAsync(
+    async () =>
+      listOf<{ id: number; name: string }>(
+        await get<unknown>(`/api/v1/services?orgId=${project!.orgId}`),
+        'services',
+      ),
+    [project!.orgId],
+  );
+  return (
+    <Field label="Service" hint="Incidents of this service (or of every service linked to this project).">
+      <select value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">Every service of this project</option>
+        {(services.data ?? []).map((s) => (
+          <option key={s.id} value={s.id}>
+            {s.name}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 function RuleForm({ pid, rule, onSaved }: { pid: number; rule?: Rule; onSaved: () => void }) {
   const [f, setF] = useState<FormState>(() => toForm(rule));
   const set = <K extends keyof FormState>(k: K, v: FormState[K]) => setF((s) => ({ ...s, [k]: v }));
@@ -785,16 +810,7 @@ function RuleForm({ pid, rule, onSaved }: { pid: number; rule?: Rule; onSaved: (
           </Field>
         </div>
       )}
-      {f.type === 'uptime' && (
-        <Field label="Service id" hint="Empty: every service of this project.">
-          <input
-            type="number"
-            min={1}
-            value={f.serviceId}
-            onChange={(e) => set('serviceId', e.target.value)}
-          />
-        </Field>
-      )}
+      {f.type === 'uptime' && <ServicePicker value={f.serviceId} onChange={(v) => set('serviceId', v)} />}
       {f.type !== 'uptime' && (
         <fieldset className="fieldset">
           <legend>Filters</legend>

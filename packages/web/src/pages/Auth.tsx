@@ -13,9 +13,16 @@ export function AuthScreen() {
       () => setNeedsSetup(false),
     );
   }, []);
-  if (needsSetup === undefined) return <Spinner />;
   const invite = query.get('invite') ?? undefined;
-  const mode = needsSetup ? 'setup' : path === '/signup' || invite ? 'signup' : 'signin';
+  const [invitation, setInvitation] = useState<Invitation | null>();
+  useEffect(() => {
+    if (!invite) return;
+    get<Invitation>(`/api/v1/invitations/${encodeURIComponent(invite)}`).then(setInvitation, () =>
+      setInvitation(null),
+    );
+  }, [invite]);
+  if (needsSetup === undefined) return <Spinner />;
+  const mode = needsSetup ? 'setup' : path === '/signup' ? 'signup' : 'signin';
   return (
     <main className="auth" id="main">
       <div className="auth-card">
@@ -37,15 +44,29 @@ export function AuthScreen() {
         ) : (
           <h1>Sign in to Beacon</h1>
         )}
-        <AuthForm mode={mode} invite={invite} />
+        {invite && invitation && (
+          <p className="muted center">
+            You are invited to join <strong>{invitation.orgName}</strong> as {invitation.role}.
+          </p>
+        )}
+        {invite && invitation === null && (
+          <p className="form-error center" role="alert">
+            This invitation is invalid or has expired.
+          </p>
+        )}
+        <AuthForm key={mode} mode={mode} invite={invite} email={invitation?.email} />
         {mode === 'signin' && (
           <p className="muted center">
-            New here? <Link to="/signup">Create an account</Link>
+            New here?{' '}
+            <Link to={`/signup${invite ? `?invite=${encodeURIComponent(invite)}` : ''}`}>
+              Create an account
+            </Link>
           </p>
         )}
         {mode === 'signup' && (
           <p className="muted center">
-            Have an account? <Link to="/signin">Sign in</Link>
+            Have an account?{' '}
+            <Link to={`/signin${invite ? `?invite=${encodeURIComponent(invite)}` : ''}`}>Sign in</Link>
           </p>
         )}
       </div>
@@ -53,8 +74,26 @@ export function AuthScreen() {
   );
 }
 
-function AuthForm({ mode, invite }: { mode: 'setup' | 'signup' | 'signin'; invite?: string }) {
-  const [email, setEmail] = useState('');
+interface Invitation {
+  orgId: number;
+  orgName: string;
+  email: string;
+  role: string;
+}
+
+function AuthForm({
+  mode,
+  invite,
+  email: invited,
+}: {
+  mode: 'setup' | 'signup' | 'signin';
+  invite?: string;
+  email?: string;
+}) {
+  const [email, setEmail] = useState(invited ?? '');
+  useEffect(() => {
+    if (invited) setEmail(invited);
+  }, [invited]);
   const [password, setPassword] = useState('');
   const [name, setName] = useState('');
   const action = useAction();
@@ -70,6 +109,13 @@ function AuthForm({ mode, invite }: { mode: 'setup' | 'signup' | 'signin'; invit
             inviteToken: invite,
           })
         : await post<Session>('/api/v1/auth/signin', { email, password });
+      // An existing account follows an invitation link: accept it right after signing in.
+      if (!signup && invite)
+        await fetch(`/api/v1/invitations/${encodeURIComponent(invite)}/accept`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${s.accessToken}`, 'content-type': 'application/json' },
+          body: '{}',
+        }).catch(() => {});
       setSession({ user: s.user, accessToken: s.accessToken, refreshToken: s.refreshToken });
       navigate('/', { replace: true });
     });

@@ -1,4 +1,4 @@
-import { type FormEvent, useEffect, useMemo, useState } from 'react';
+import { type FormEvent, useEffect, useMemo, useRef, useState } from 'react';
 import { Sparkline } from '../charts.js';
 import { listIssues, setStatus, sparkValues } from '../issues-api.js';
 import { type IssueUpdateMsg, live } from '../live.js';
@@ -103,6 +103,18 @@ export function IssuesPage() {
     setQuery(q);
   };
   const [searchText, setSearchText] = useState(search);
+  const searchRef = useRef<HTMLInputElement>(null);
+  // "/" jumps to the search box, as in most dashboards.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement;
+      if (e.key !== '/' || e.ctrlKey || e.metaKey || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName)) return;
+      e.preventDefault();
+      searchRef.current?.focus();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
   const onSearch = (e: FormEvent) => {
     e.preventDefault();
     update('query', searchText.trim());
@@ -139,7 +151,8 @@ export function IssuesPage() {
           <span className="sr-only">Search</span>
           <input
             type="search"
-            placeholder="Search title, culprit, message…"
+            ref={searchRef}
+            placeholder="Search title, culprit, tag:value, is:resolved…  ( / )"
             value={searchText}
             onChange={(e) => setSearchText(e.target.value)}
           />

@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { del, get, patch, post } from '../api.js';
+import { navigate } from '../router.js';
 import { useApp } from '../state.js';
 import type { ProjectKey, Role } from '../types.js';
 import {
@@ -45,7 +46,9 @@ export function SettingsPage() {
   const { project } = useApp();
   const [tab, setTab] = useState(project ? 'keys' : 'members');
   const tabs: Array<[string, string]> = [
-    ...(project ? [['keys', 'Project keys'] as [string, string]] : []),
+    ...(project
+      ? [['project', 'Project'] as [string, string], ['keys', 'Project keys'] as [string, string]]
+      : []),
     ['members', 'Members'],
     ['tokens', 'API tokens'],
   ];
@@ -54,10 +57,82 @@ export function SettingsPage() {
       <h1>Settings</h1>
       <Tabs label="Settings" value={tab} onChange={setTab} tabs={tabs} />
       <div role="tabpanel">
+        {tab === 'project' && project && <ProjectSettings />}
         {tab === 'keys' && project && <Keys />}
         {tab === 'members' && <Members />}
         {tab === 'tokens' && <Tokens />}
       </div>
+    </div>
+  );
+}
+
+function ProjectSettings() {
+  const { project, reloadProjects } = useApp();
+  const p = project!;
+  const [name, setName] = useState(p.name);
+  const [retention, setRetention] = useState(String(p.retentionDays ?? 90));
+  const [saved, setSaved] = useState(false);
+  const action = useAction();
+  const save = (e: FormEvent) => {
+    e.preventDefault();
+    setSaved(false);
+    void action.run(async () => {
+      await patch(`/api/v1/projects/${p.id}`, { name, retentionDays: Number(retention) });
+      await reloadProjects();
+      setSaved(true);
+    });
+  };
+  return (
+    <div className="stack-lg">
+      <form className="card stack" onSubmit={save} aria-label="Project settings">
+        <Field label="Name">
+          <input required value={name} onChange={(e) => setName(e.target.value)} />
+        </Field>
+        <Field label="Keep events for (days)" hint="Older events are deleted; issues and their counts stay.">
+          <input
+            type="number"
+            min={1}
+            max={3650}
+            required
+            value={retention}
+            onChange={(e) => setRetention(e.target.value)}
+          />
+        </Field>
+        <p className="muted small">
+          Slug <code>{p.slug}</code> · project id <code>{p.id}</code>
+        </p>
+        <FormError error={action.error} />
+        <div className="row">
+          <button type="submit" className="btn primary" disabled={action.busy}>
+            Save
+          </button>
+          {saved && (
+            <span className="ok small" role="status">
+              Saved.
+            </span>
+          )}
+        </div>
+      </form>
+      <section className="card">
+        <h2>Delete project</h2>
+        <p className="muted">Deletes the project with its keys, issues and events. This cannot be undone.</p>
+        <button
+          type="button"
+          className="btn danger"
+          disabled={action.busy}
+          onClick={() =>
+            prompt(`Type the project name (${p.name}) to delete it`) === p.name &&
+            action.run(async () => {
+              await del(`/api/v1/projects/${p.id}`);
+              localStorage.removeItem('beacon.project');
+              await reloadProjects();
+              navigate('/', { replace: true });
+            })
+          }
+        >
+          Delete {p.name}
+        </button>
+      </section>
     </div>
   );
 }

@@ -214,6 +214,26 @@ describe.runIf(requirePg())('alert rule evaluation', () => {
     expect(await alertsOf(r.id)).toHaveLength(1);
   });
 
+  it('a bus batch is evaluated once per update id, across projects, counting each event once', async () => {
+    const { projectId: p1, rule: r1 } = await rule({
+      trigger: { type: 'frequency', threshold: 10, windowMinutes: 5, per: 'project' },
+    });
+    const { projectId: p2, rule: r2 } = await rule({ trigger: { type: 'new_issue' } });
+    const dup = issueUpdate(p1, 1, { newEvents: 5 });
+    const batch = [
+      dup,
+      dup,
+      issueUpdate(p2, 9, { type: 'created' }),
+      issueUpdate(p1, 2, { newEvents: 5 }),
+      issueUpdate(1_000_000, 1, { newEvents: 50 }), // a project without rules
+    ];
+    expect(await engine.handleIssueUpdates(batch, at(T0, 0))).toEqual(['fired']);
+    expect(await alertsOf(r1.id)).toEqual([]); // 10 events: not more than 10
+    expect(await alertsOf(r2.id)).toHaveLength(1);
+    expect(await engine.handleIssueUpdates([dup, issueUpdate(p1, 3)], at(T0, 1))).toEqual(['fired']);
+    expect(await alertsOf(r1.id)).toMatchObject([{ reason: '11 events in 5 min (threshold 10)' }]);
+  });
+
   it('two workers evaluating the same and concurrent updates create one alert', async () => {
     const { projectId, rule: r } = await rule({
       trigger: { type: 'frequency', threshold: 5, windowMinutes: 5, per: 'project' },

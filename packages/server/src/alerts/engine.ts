@@ -45,6 +45,16 @@ export function eventsAtOrAbove(u: IssueUpdate, min: string): number {
 
 const floorTo = (t: Date, ms: number) => new Date(Math.floor(t.getTime() / ms) * ms);
 
+/** What one batch adds to a counting rule (frequency, anomaly) for one subject. */
+interface Accumulated {
+  rule: Rule;
+  subject: string;
+  n: number;
+  users: Set<string>;
+  /** The latest matching update: the context of the notification. */
+  u: IssueUpdate;
+}
+
 interface Firing {
   subject: string;
   issueId: number | null;
@@ -70,14 +80,46 @@ export class AlertEngine {
 
   /** Evaluate one issue update. Returns the outcomes (for tests and logs). */
   async handleIssueUpdate(u: IssueUpdate, now: Date = new Date()): Promise<FireOutcome[]> {
-    if (!(await store.hasRules(this.db, u.projectId, false))) return [];
+    return this.handleIssueUpdates([u], now);
+  }
+
+  /**
+   * Evaluate a batch of issue updates in one transaction (one commit for the whole bus batch).
+   * Rule locks are taken project by project in ascending id order, so concurrent workers never
+   * deadlock; a failure rolls the whole batch back and the bus redelivers it.
+   */
+  async handleIssueUpdates(updates: IssueUpdate[], now: Date = new Date()): Promise<FireOutcome[]> {
+    const withRules = await store.projectsWithRules(
+      this.db,
+      [...new Set(updates.map((u) => u.projectId))],
+      false,
+    );
+    const relevant = updates.filter((u) => withRules.has(u.projectId));
+    if (relevant.length === 0) return [];
     return this.db.tx(async (q) => {
-      if (!(await store.markProcessed(q, `u:${u.updateId}`))) return [];
-      const rules = await store.lockRules(q, u.projectId, false);
+      const fresh = await store.markProcessedMany(
+        q,
+        relevant.map((u) => `u:${u.updateId}`),
+      );
+      const projects = [
+        ...new Set(relevant.filter((u) => fresh.has(`u:${u.updateId}`)).map((u) => u.projectId)),
+      ];
+      const rulesByProject = new Map<number, Rule[]>();
+      for (const p of projects.sort((a, b) => a - b))
+        rulesByProject.set(p, await store.lockRules(q, p, false));
       const outcomes: FireOutcome[] = [];
-      for (const rule of rules) {
-        const firing = await this.evaluate(q, rule, u, now);
-        if (firing) outcomes.push(await this.fire(q, rule, firing, now));
+      const acc = new Map<string, Accumulated>();
+      for (const u of relevant) {
+        // Once per update id, even when the batch itself holds a duplicate.
+        if (!fresh.delete(`u:${u.updateId}`)) continue;
+        for (const rule of rulesByProject.get(u.projectId) ?? []) {
+          const firing = this.evaluate(rule, u, acc);
+          if (firing) outcomes.push(await this.fire(q, rule, firing, now));
+        }
+      }
+      for (const a of acc.values()) {
+        const firing = await this.evaluateCounts(q, a, now);
+        if (firing) outcomes.push(await this.fire(q, a.rule, firing, now));
       }
       return outcomes;
     });
@@ -110,7 +152,8 @@ export class AlertEngine {
     };
   }
 
-  private async evaluate(q: Queryable, rule: Rule, u: IssueUpdate, now: Date): Promise<Firing | undefined> {
+  /** Non-counting triggers answer at once; counting ones accumulate into `acc`. */
+  private evaluate(rule: Rule, u: IssueUpdate, acc: Map<string, Accumulated>): Firing | undefined {
     const t: Trigger = rule.trigger;
     const n = matchedEvents(u, rule.filters);
     const issueSubject = `issue:${u.issue.id}`;
@@ -147,74 +190,94 @@ export class AlertEngine {
         f.details = { count: u.issue.count, threshold: t.threshold };
         return f;
       }
-      case 'frequency': {
-        if (n === 0) return;
-        const subject = t.per === 'issue' ? issueSubject : 'project';
-        const bucket = floorTo(now, 60_000);
-        const from = new Date(bucket.getTime() - (t.windowMinutes - 1) * 60_000);
-        let before: number;
-        let after: number;
-        if (t.metric === 'users') {
-          before = await store.distinctUsers(q, rule.id, subject, from, bucket);
-          await store.addUsers(q, rule.id, subject, bucket, u.userIds);
-          after = await store.distinctUsers(q, rule.id, subject, from, bucket);
-        } else {
-          before = await store.sumEvents(q, rule.id, subject, from, bucket);
-          after = before + n;
-        }
-        await store.addCount(q, rule.id, subject, bucket, n);
-        // Fire on the crossing only: later events while above the threshold change nothing.
-        if (!(before <= t.threshold && after > t.threshold)) return;
-        const what = t.metric === 'users' ? 'users' : 'events';
-        const reason = `${after} ${what} in ${t.windowMinutes} min (threshold ${t.threshold})`;
-        const title =
-          t.per === 'issue'
-            ? `${after} ${what} in ${t.windowMinutes} min: ${u.issue.title}`
-            : `${after} ${what} in ${t.windowMinutes} min in project ${u.projectId}`;
-        const f = this.base(rule, u, subject, reason, title);
-        f.details = {
-          value: after,
-          metric: t.metric,
-          windowMinutes: t.windowMinutes,
-          threshold: t.threshold,
-        };
-        return f;
-      }
+      case 'frequency':
       case 'anomaly': {
+        // Counting triggers: accumulate the batch per rule and subject, evaluated once in evaluateCounts.
+        if (n === 0 && t.type === 'frequency') return;
         const subject = t.per === 'issue' ? issueSubject : 'project';
-        const W = t.windowMinutes * 60_000;
-        const cur = floorTo(now, W);
-        const state = await store.anomalyState(q, rule.id, subject, cur);
-        if (n === 0) return;
-        await store.addCount(q, rule.id, subject, cur, n);
-        const from = new Date(cur.getTime() - t.baselineWindows * W);
-        const counts = await store.windowCounts(q, rule.id, subject, from, cur);
-        const baseline: number[] = [];
-        const start = Math.max(from.getTime(), state.since.getTime());
-        for (let w = start; w < cur.getTime(); w += W) baseline.push(counts.get(w) ?? 0);
-        const score = scoreWindow(counts.get(cur.getTime()) ?? n, baseline, t);
-        if (!score.anomalous) return;
-        if (state.lastWindow?.getTime() !== cur.getTime()) {
-          state.streak = state.lastWindow?.getTime() === cur.getTime() - W ? state.streak + 1 : 1;
-          state.lastWindow = cur;
+        const key = `${rule.id}|${subject}`;
+        const a = acc.get(key);
+        if (!a) acc.set(key, { rule, subject, n, users: new Set(n > 0 ? u.userIds : []), u });
+        else if (n > 0) {
+          a.n += n;
+          for (const id of u.userIds) a.users.add(id);
+          a.u = u;
         }
-        let firing: Firing | undefined;
-        if (state.streak >= t.consecutiveWindows && state.firedWindow?.getTime() !== cur.getTime()) {
-          state.firedWindow = cur;
-          const reason = `${score.count} events in ${t.windowMinutes} min vs baseline median ${score.median} (z ${score.z})`;
-          const title =
-            t.per === 'issue'
-              ? `Anomalous event rate: ${u.issue.title}`
-              : `Anomalous event rate in project ${u.projectId}`;
-          firing = this.base(rule, u, subject, reason, title);
-          firing.details = { ...score, window: cur.toISOString(), streak: state.streak };
-        }
-        await store.saveAnomalyState(q, rule.id, subject, state);
-        return firing;
+        return;
       }
       case 'uptime':
         return;
     }
+  }
+
+  /** Evaluate a counting trigger once for everything the batch added to one rule and subject. */
+  private async evaluateCounts(q: Queryable, a: Accumulated, now: Date): Promise<Firing | undefined> {
+    const { rule, subject, n, u } = a;
+    const t = rule.trigger;
+    if (t.type === 'frequency') {
+      if (n === 0) return;
+      const bucket = floorTo(now, 60_000);
+      const from = new Date(bucket.getTime() - (t.windowMinutes - 1) * 60_000);
+      let before: number;
+      let after: number;
+      if (t.metric === 'users') {
+        before = await store.distinctUsers(q, rule.id, subject, from, bucket);
+        await store.addUsers(q, rule.id, subject, bucket, [...a.users]);
+        after = await store.distinctUsers(q, rule.id, subject, from, bucket);
+      } else {
+        before = await store.sumEvents(q, rule.id, subject, from, bucket);
+        after = before + n;
+      }
+      await store.addCount(q, rule.id, subject, bucket, n);
+      // Fire on the crossing only: later events while above the threshold change nothing.
+      if (!(before <= t.threshold && after > t.threshold)) return;
+      const what = t.metric === 'users' ? 'users' : 'events';
+      const reason = `${after} ${what} in ${t.windowMinutes} min (threshold ${t.threshold})`;
+      const title =
+        t.per === 'issue'
+          ? `${after} ${what} in ${t.windowMinutes} min: ${u.issue.title}`
+          : `${after} ${what} in ${t.windowMinutes} min in project ${u.projectId}`;
+      const f = this.base(rule, u, subject, reason, title);
+      f.details = {
+        value: after,
+        metric: t.metric,
+        windowMinutes: t.windowMinutes,
+        threshold: t.threshold,
+      };
+      return f;
+    }
+    if (t.type === 'anomaly') {
+      const W = t.windowMinutes * 60_000;
+      const cur = floorTo(now, W);
+      const state = await store.anomalyState(q, rule.id, subject, cur);
+      if (n === 0) return;
+      await store.addCount(q, rule.id, subject, cur, n);
+      const from = new Date(cur.getTime() - t.baselineWindows * W);
+      const counts = await store.windowCounts(q, rule.id, subject, from, cur);
+      const baseline: number[] = [];
+      const start = Math.max(from.getTime(), state.since.getTime());
+      for (let w = start; w < cur.getTime(); w += W) baseline.push(counts.get(w) ?? 0);
+      const score = scoreWindow(counts.get(cur.getTime()) ?? n, baseline, t);
+      if (!score.anomalous) return;
+      if (state.lastWindow?.getTime() !== cur.getTime()) {
+        state.streak = state.lastWindow?.getTime() === cur.getTime() - W ? state.streak + 1 : 1;
+        state.lastWindow = cur;
+      }
+      let firing: Firing | undefined;
+      if (state.streak >= t.consecutiveWindows && state.firedWindow?.getTime() !== cur.getTime()) {
+        state.firedWindow = cur;
+        const reason = `${score.count} events in ${t.windowMinutes} min vs baseline median ${score.median} (z ${score.z})`;
+        const title =
+          t.per === 'issue'
+            ? `Anomalous event rate: ${u.issue.title}`
+            : `Anomalous event rate in project ${u.projectId}`;
+        firing = this.base(rule, u, subject, reason, title);
+        firing.details = { ...score, window: cur.toISOString(), streak: state.streak };
+      }
+      await store.saveAnomalyState(q, rule.id, subject, state);
+      return firing;
+    }
+    return undefined;
   }
 
   /** Create (or fold into the open) alert for the rule and subject and enqueue its notifications. */

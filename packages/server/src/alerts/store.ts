@@ -83,14 +83,19 @@ export async function deleteRule(q: Queryable, id: number): Promise<boolean> {
   return (await q.query('DELETE FROM alert_rules WHERE id = $1 RETURNING id', [id])).length > 0;
 }
 
-/** Enabled rules of a project whose trigger type is in `types` (cheap pre-check outside a transaction). */
-export async function hasRules(q: Queryable, projectId: number, uptime: boolean): Promise<boolean> {
-  const rows = await q.query(
-    `SELECT 1 FROM alert_rules WHERE project_id = $1 AND enabled
-       AND ((trigger->>'type' = 'uptime') = $2) LIMIT 1`,
-    [projectId, uptime],
+/** Which of these projects have enabled rules (uptime rules or the others): a cheap pre-check outside a transaction. */
+export async function projectsWithRules(
+  q: Queryable,
+  projectIds: number[],
+  uptime: boolean,
+): Promise<Set<number>> {
+  if (projectIds.length === 0) return new Set();
+  const rows = await q.query<{ project_id: number }>(
+    `SELECT DISTINCT project_id FROM alert_rules WHERE project_id = ANY($1::bigint[]) AND enabled
+       AND ((trigger->>'type' = 'uptime') = $2)`,
+    [projectIds, uptime],
   );
-  return rows.length > 0;
+  return new Set(rows.map((r) => r.project_id));
 }
 
 /** Lock and return the enabled rules: row locks in id order serialise evaluation across workers. */
@@ -105,11 +110,18 @@ export async function lockRules(q: Queryable, projectId: number, uptime: boolean
 
 /** Record a bus message as processed; false when it already was (a redelivery). */
 export async function markProcessed(q: Queryable, messageId: string): Promise<boolean> {
-  const rows = await q.query(
-    'INSERT INTO alert_processed (message_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING message_id',
-    [messageId],
+  return (await markProcessedMany(q, [messageId])).size > 0;
+}
+
+/** Record messages as processed; returns the ids that were new. Sorted inserts keep concurrent workers deadlock-free. */
+export async function markProcessedMany(q: Queryable, messageIds: string[]): Promise<Set<string>> {
+  const ids = [...new Set(messageIds)].sort();
+  const rows = await q.query<{ message_id: string }>(
+    `INSERT INTO alert_processed (message_id) SELECT unnest($1::text[]) ORDER BY 1
+     ON CONFLICT DO NOTHING RETURNING message_id`,
+    [ids],
   );
-  return rows.length > 0;
+  return new Set(rows.map((r) => r.message_id));
 }
 
 export async function addCount(q: Queryable, ruleId: number, subject: string, bucket: Date, n: number) {
@@ -174,18 +186,17 @@ export async function anomalyState(
   subject: string,
   since: Date,
 ): Promise<AnomalyState> {
-  await q.query(
-    `INSERT INTO alert_anomaly_state (rule_id, subject, since) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-    [ruleId, subject, since],
-  );
+  // The no-op DO UPDATE returns the existing row: one round trip for "get or create".
   const [r] = await q.query<{
     since: Date;
     last_window: Date | null;
     streak: number;
     fired_window: Date | null;
   }>(
-    'SELECT since, last_window, streak, fired_window FROM alert_anomaly_state WHERE rule_id = $1 AND subject = $2',
-    [ruleId, subject],
+    `INSERT INTO alert_anomaly_state (rule_id, subject, since) VALUES ($1, $2, $3)
+     ON CONFLICT (rule_id, subject) DO UPDATE SET since = alert_anomaly_state.since
+     RETURNING since, last_window, streak, fired_window`,
+    [ruleId, subject, since],
   );
   return { since: r!.since, lastWindow: r!.last_window, streak: r!.streak, firedWindow: r!.fired_window };
 }

@@ -122,10 +122,8 @@ export class AlertsWorker implements Worker {
           group,
           maxBatch: 100,
           handler: async (batch) => {
-            for (const msg of batch) {
-              const u = parse(msg, issueUpdateSchema, log);
-              if (u) await this.engine.handleIssueUpdate(u);
-            }
+            const updates = batch.map((m) => parse(m, issueUpdateSchema, log)).filter((u) => u !== undefined);
+            if (updates.length > 0) await this.engine.handleIssueUpdates(updates);
           },
         }),
       );

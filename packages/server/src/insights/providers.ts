@@ -10,10 +10,16 @@ export interface ChatMessage {
   content: string;
 }
 
+export interface ChatOptions {
+  timeoutMs?: number;
+  /** Aborts the call (e.g. on shutdown); the error is retryable. */
+  signal?: AbortSignal;
+}
+
 export interface InsightProvider {
   readonly name: 'ollama' | 'openai';
   readonly model: string;
-  chat(messages: ChatMessage[], opts?: { timeoutMs?: number }): Promise<string>;
+  chat(messages: ChatMessage[], opts?: ChatOptions): Promise<string>;
 }
 
 export class ProviderError extends Error {
@@ -34,6 +40,7 @@ async function postJson(
   body: unknown,
   headers: Record<string, string>,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<unknown> {
   let res: Awaited<ReturnType<typeof request>>;
   try {
@@ -43,7 +50,9 @@ async function postJson(
       body: JSON.stringify(body),
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: signal
+        ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
+        : AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
     const e = err as { code?: string; name?: string; message?: string };
@@ -84,12 +93,13 @@ export class OllamaProvider implements InsightProvider {
     private readonly timeoutMs = 120_000,
   ) {}
 
-  async chat(messages: ChatMessage[], opts: { timeoutMs?: number } = {}): Promise<string> {
+  async chat(messages: ChatMessage[], opts: ChatOptions = {}): Promise<string> {
     const data = (await postJson(
       `${this.url.replace(/\/+$/, '')}/api/chat`,
       { model: this.model, messages, stream: false, format: 'json', options: { temperature: 0.2 } },
       {},
       opts.timeoutMs ?? this.timeoutMs,
+      opts.signal,
     )) as { message?: { content?: unknown }; error?: string };
     if (typeof data.error === 'string') throw new ProviderError(`ollama: ${data.error}`, false);
     const content = data.message?.content;
@@ -111,7 +121,7 @@ export class OpenAiProvider implements InsightProvider {
     private readonly timeoutMs = 120_000,
   ) {}
 
-  async chat(messages: ChatMessage[], opts: { timeoutMs?: number } = {}): Promise<string> {
+  async chat(messages: ChatMessage[], opts: ChatOptions = {}): Promise<string> {
     const base = this.url.replace(/\/+$/, '');
     const endpoint = base.endsWith('/chat/completions') ? base : `${base}/chat/completions`;
     const data = (await postJson(
@@ -125,6 +135,7 @@ export class OpenAiProvider implements InsightProvider {
       },
       this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {},
       opts.timeoutMs ?? this.timeoutMs,
+      opts.signal,
     )) as { choices?: Array<{ message?: { content?: unknown } }> };
     const content = data.choices?.[0]?.message?.content;
     if (typeof content !== 'string')

@@ -33,6 +33,8 @@ export class InsightsWorker implements Worker {
   readonly name = 'insights';
   private consumer?: Consumer;
   private stopped = false;
+  /** Aborted on stop: a hanging provider call must not hold up shutdown. */
+  private readonly shutdown = new AbortController();
   private wake?: () => void;
   private loops: Promise<void>[] = [];
   private readonly provider?: InsightProvider;
@@ -140,7 +142,10 @@ export class InsightsWorker implements Worker {
     }
     const messages = buildPrompt(context);
     try {
-      const first = await this.provider.chat(messages, { timeoutMs: this.opts.timeoutMs });
+      const first = await this.provider.chat(messages, {
+        timeoutMs: this.opts.timeoutMs,
+        signal: this.shutdown.signal,
+      });
       let answer = parseAnswer(first);
       let text = first;
       if (!answer) {
@@ -155,7 +160,7 @@ export class InsightsWorker implements Worker {
                 'Reply again with ONLY the JSON object with keys probableCause, whereToLook, suggestedFix, confidence.',
             },
           ],
-          { timeoutMs: this.opts.timeoutMs },
+          { timeoutMs: this.opts.timeoutMs, signal: this.shutdown.signal },
         );
         answer = parseAnswer(text);
       }
@@ -174,7 +179,10 @@ export class InsightsWorker implements Worker {
     } catch (err) {
       const retryable = err instanceof ProviderError ? err.retryable : true;
       const message = err instanceof Error ? err.message : String(err);
-      if (retryable && job.attempts < this.opts.maxAttempts) {
+      if (this.shutdown.signal.aborted) {
+        // Interrupted by shutdown: hand the job back at once, for this or another worker.
+        await retryLater(this.ctx.db, job.issue_id, 'interrupted by shutdown', 0);
+      } else if (retryable && job.attempts < this.opts.maxAttempts) {
         await retryLater(this.ctx.db, job.issue_id, message, this.opts.backoffSeconds(job.attempts));
         outcome.inc({ outcome: 'retry' });
       } else {
@@ -186,6 +194,7 @@ export class InsightsWorker implements Worker {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.shutdown.abort();
     await this.consumer?.stop();
     this.wake?.();
     await Promise.all(this.loops);

@@ -19,7 +19,11 @@ export { SDK_NAME, SDK_VERSION } from './version.js';
 
 const als = new AsyncLocalStorage<Scope>();
 
-/** Sentry-style module name for a file: `dir.sub:file` relative to the app root or node_modules. */
+/**
+ * Sentry-style module name for a file: `dir.sub:file` relative to the app root or node_modules.
+ *
+ * @example moduleFromFilename('/srv/app/src/jobs/sync.js', '/srv/app') // 'src.jobs:sync'
+ */
 export function moduleFromFilename(filename: string, root = process.cwd()): string | undefined {
   if (!path.isAbsolute(filename)) return undefined;
   const normalized = filename.replace(/\\/g, '/');

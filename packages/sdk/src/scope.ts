@@ -4,6 +4,8 @@ import type { BeaconEvent, Breadcrumb, CaptureContext, Level, RequestData, User 
  * Context applied to every event captured while the scope is current: user, tags, contexts,
  * extra data, breadcrumbs, fingerprint, level, request. `withScope` forks a copy; changes to the
  * copy do not leak into the parent.
+ *
+ * @example getCurrentScope().setFingerprint(['{{ default }}', 'tenant-a']).setLevel('warning');
  */
 export class Scope {
   user?: User;

@@ -101,7 +101,24 @@ export async function recordOutcomes(
   }
   const sorted = [...outcomes].sort((a, b) => a.endpointId - b.endpointId);
   await deps.db.tx(async (q) => {
-    const r = sorted.map((o) => o.result);
+    // Lock the endpoints first (in id order, like every writer of these rows); an endpoint deleted
+    // meanwhile is simply gone, and its result is dropped.
+    const states = await q.query(
+      `SELECT e.id, e.name, e.url, e.interval_s, e.failure_threshold, e.recovery_threshold, e.consecutive_failures,
+              e.consecutive_successes, e.failing_since, e.open_incident_id, e.next_due_at, e.service_id,
+              s.name AS service_name, s.project_id,
+              EXISTS (SELECT 1 FROM uptime_maintenance m
+                       WHERE (m.endpoint_id = e.id OR m.service_id = e.service_id) AND m.starts_at <= $2 AND m.ends_at > $2)
+                AS maintenance
+         FROM uptime_endpoints e JOIN uptime_services s ON s.id = e.service_id
+        WHERE e.id = ANY($1::bigint[]) ORDER BY e.id FOR UPDATE OF e`,
+      [sorted.map((o) => o.endpointId), new Date(now)],
+    );
+    const byId = new Map(states.map((s) => [s.id as number, s]));
+    const maintenance = new Set(states.filter((s) => s.maintenance).map((s) => s.id as number));
+    const present = sorted.filter((o) => byId.has(o.endpointId));
+    if (present.length === 0) return;
+    const r = present.map((o) => o.result);
     const inserted = await q.query<{ id: number; endpoint_id: number }>(
       `WITH ins AS (
          INSERT INTO uptime_pings (endpoint_id, slot_at, started_at, ok, status, http_status, error_kind, error,
@@ -118,8 +135,8 @@ export async function recordOutcomes(
          ON CONFLICT DO NOTHING)
        SELECT id, endpoint_id FROM ins`,
       [
-        sorted.map((o) => o.endpointId),
-        sorted.map((o) => new Date(o.slot)),
+        present.map((o) => o.endpointId),
+        present.map((o) => new Date(o.slot)),
         r.map((x) => new Date(x.startedAt)),
         r.map((x) => x.ok),
         r.map((x) => x.status),
@@ -132,30 +149,14 @@ export async function recordOutcomes(
         r.map((x) => x.tlsMs),
         r.map((x) => x.ttfbMs),
         r.map((x) => x.certExpiresAt),
-        sorted.map(() => workerId),
+        present.map(() => workerId),
       ],
     );
     const pingIdOf = new Map(inserted.map((p) => [p.endpoint_id, p.id]));
     summary.recorded = inserted.length;
-    summary.duplicates = sorted.length - inserted.length;
+    summary.duplicates = present.length - inserted.length;
 
-    const fresh = sorted.filter((o) => pingIdOf.has(o.endpointId));
-    const states = await q.query(
-      `SELECT e.id, e.name, e.url, e.interval_s, e.failure_threshold, e.recovery_threshold, e.consecutive_failures,
-              e.consecutive_successes, e.failing_since, e.open_incident_id, e.next_due_at, e.service_id,
-              s.name AS service_name, s.project_id
-         FROM uptime_endpoints e JOIN uptime_services s ON s.id = e.service_id
-        WHERE e.id = ANY($1::bigint[]) ORDER BY e.id FOR UPDATE OF e`,
-      [fresh.map((o) => o.endpointId)],
-    );
-    const byId = new Map(states.map((s) => [s.id as number, s]));
-    const maintenance = fresh.length
-      ? await store.inMaintenance(
-          q,
-          fresh.map((o) => o.endpointId),
-          new Date(now),
-        )
-      : new Set();
+    const fresh = present.filter((o) => pingIdOf.has(o.endpointId));
 
     const upd = {
       id: [] as number[],
@@ -282,7 +283,7 @@ export async function recordOutcomes(
         ],
       );
     // Duplicates (the slot was already recorded by a worker that took the lease over): just let go.
-    const dup = sorted.filter((o) => !pingIdOf.has(o.endpointId)).map((o) => o.endpointId);
+    const dup = present.filter((o) => !pingIdOf.has(o.endpointId)).map((o) => o.endpointId);
     if (dup.length)
       await q.query(
         `UPDATE uptime_endpoints SET lease_owner = NULL, lease_until = NULL

@@ -76,7 +76,7 @@ export class UptimeScheduler implements Worker {
       lookaheadMs: 1_000,
       pollMs: 250,
       leaseMarginMs: 2_000,
-      flushMs: 20,
+      flushMs: 50,
       now: Date.now,
       ...opts,
     };
@@ -130,6 +130,7 @@ export class UptimeScheduler implements Worker {
   }
 
   private async loop(): Promise<void> {
+    let failures = 0;
     while (this.running) {
       let full = false;
       // Claimed slots wait on timers; the cap on running checks is applied when they start. A
@@ -141,11 +142,13 @@ export class UptimeScheduler implements Worker {
           const claimed = await this.claim(want, this.o.lookaheadMs);
           for (const c of claimed) this.schedule(c);
           full = claimed.length === want;
+          failures = 0;
         } catch (err) {
-          this.o.log.warn({ err }, 'uptime claim failed');
+          if (failures++ % 20 === 0) this.o.log.warn({ err, failures }, 'uptime claim failed; retrying');
         }
       }
-      if (!full && this.running) await this.sleep(this.o.pollMs);
+      if (!full && this.running)
+        await this.sleep(failures ? Math.min(5_000, this.o.pollMs * 2 ** failures) : this.o.pollMs);
     }
   }
 

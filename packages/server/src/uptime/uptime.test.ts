@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MonitorEvent, monitorEventSchema } from '../events/updates.js';
 import type { Consumer } from '../platform/bus/types.js';
 import { requirePg, startTestBeacon, type TestBeacon, waitFor } from '../test-support/index.js';
-import { relayOutbox } from './outbox.js';
+import { OutboxRelay, relayOutbox } from './outbox.js';
 import { UptimeScheduler } from './scheduler.js';
 import { startTestTarget, type TestTarget } from './test-target.js';
 
@@ -256,13 +256,16 @@ describe.runIf(requirePg())('uptime monitoring', () => {
     await waitFor(() => eventsOf(endpoint.id).length >= 1, { what: 'incident_start' });
     expect(eventsOf(endpoint.id).map((e) => e.type)).toEqual(['incident_start']);
 
-    // Resolved by hand: published once, and the endpoint counts failures afresh.
+    // Resolved by hand: published once (by the running relay, woken by NOTIFY), and the endpoint
+    // counts failures afresh.
+    const relay = new OutboxRelay(beacon.ctx.db, beacon.ctx.bus, beacon.ctx.log, 60_000);
+    await relay.start();
     const resolved = await api('POST', `/api/v1/incidents/${open[0]!.id}/resolve`, owner, {});
     expect(resolved.status).toBe(200);
     expect(resolved.body).toMatchObject({ status: 'resolved', resolvedBy: expect.stringMatching(/^user:/) });
     expect((await api('POST', `/api/v1/incidents/${open[0]!.id}/resolve`, owner, {})).status).toBe(409);
-    await relayOutbox(beacon.ctx.db, beacon.ctx.bus);
     await waitFor(() => eventsOf(endpoint.id).length >= 2, { what: 'incident_resolved' });
+    await relay.stop();
     await step(); // one failure after the manual resolve: below the threshold again
     expect((await api('GET', `/api/v1/incidents?status=open&endpointId=${endpoint.id}`, owner)).body).toEqual(
       [],

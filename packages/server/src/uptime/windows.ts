@@ -145,38 +145,37 @@ export async function pruneUptime(
   const now = opts.now ?? Date.now();
   const batch = opts.batch ?? 10_000;
   const out = { pings: 0, windows: 0 };
-  const [lock] = await db.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [PRUNE_LOCK]);
-  if (!lock?.ok) return out;
-  try {
-    // Never drop pings the aggregation has not folded into windows yet.
-    const [wm] = await db.query<{ watermark: Date | null }>(
-      'SELECT (SELECT watermark FROM uptime_aggregation WHERE id = 1) AS watermark',
-    );
-    const pingCut = Math.min(now - opts.pingDays * 86_400_000, wm?.watermark?.getTime() ?? 0);
-    for (;;) {
-      const n = (
-        await db.query(
-          `DELETE FROM uptime_pings WHERE ctid = ANY(ARRAY(SELECT ctid FROM uptime_pings WHERE slot_at < $1 LIMIT $2))
-           RETURNING 1`,
-          [new Date(pingCut), batch],
+  // Never drop pings the aggregation has not folded into windows yet.
+  const [wm] = await db.query<{ watermark: Date | null }>(
+    'SELECT (SELECT watermark FROM uptime_aggregation WHERE id = 1) AS watermark',
+  );
+  const pingCut = new Date(Math.min(now - opts.pingDays * 86_400_000, wm?.watermark?.getTime() ?? 0));
+  const windowCut = new Date(now - opts.windowDays * 86_400_000);
+  // One short transaction per batch; a second pruner finds the lock taken and leaves the work to the first.
+  const deleteBatch = (table: 'uptime_pings' | 'uptime_windows', column: string, cut: Date) =>
+    db.tx(async (q) => {
+      const [lock] = await q.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [
+        PRUNE_LOCK,
+      ]);
+      if (!lock?.ok) return -1;
+      return (
+        await q.query(
+          `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${column} < $1 LIMIT $2)) RETURNING 1`,
+          [cut, batch],
         )
       ).length;
-      out.pings += n;
-      if (n < batch) break;
-    }
-    for (;;) {
-      const n = (
-        await db.query(
-          `DELETE FROM uptime_windows WHERE ctid = ANY(ARRAY(SELECT ctid FROM uptime_windows WHERE window_start < $1 LIMIT $2))
-           RETURNING 1`,
-          [new Date(now - opts.windowDays * 86_400_000), batch],
-        )
-      ).length;
-      out.windows += n;
-      if (n < batch) break;
-    }
-  } finally {
-    await db.query('SELECT pg_advisory_unlock($1)', [PRUNE_LOCK]).catch(() => {});
+    });
+  for (;;) {
+    const n = await deleteBatch('uptime_pings', 'slot_at', pingCut);
+    if (n < 0) return out;
+    out.pings += n;
+    if (n < batch) break;
+  }
+  for (;;) {
+    const n = await deleteBatch('uptime_windows', 'window_start', windowCut);
+    if (n < 0) return out;
+    out.windows += n;
+    if (n < batch) break;
   }
   return out;
 }

@@ -47,10 +47,22 @@ export class Batcher {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.queue.length === 0 || this.inFlight >= this.opts.maxInFlight) return;
-    const batch = this.queue;
-    this.queue = [];
-    this.queued = 0;
+    while (this.queue.length > 0 && this.inFlight < this.opts.maxInFlight) this.write();
+  }
+
+  private write(): void {
+    // Take whole requests up to maxBatch messages (at least one request, however large).
+    let n = 0;
+    let take = 0;
+    while (
+      take < this.queue.length &&
+      (take === 0 || n + this.queue[take]!.messages.length <= this.opts.maxBatch)
+    ) {
+      n += this.queue[take]!.messages.length;
+      take++;
+    }
+    const batch = this.queue.splice(0, take);
+    this.queued -= n;
     this.inFlight++;
     const messages = batch.length === 1 ? batch[0]!.messages : batch.flatMap((p) => p.messages);
     const started = Date.now();

@@ -419,31 +419,39 @@ describe.runIf(requirePg())('ingest over HTTP', () => {
     );
   });
 
-  it('writes the events of concurrent requests with one bus publish (group commit)', async () => {
-    let calls = 0;
+  it('writes the events of concurrent requests with one bus publish (group commit), in batches of at most maxBatch', async () => {
+    const sizes: number[] = [];
     const counting: Bus = Object.create(b.ctx.bus, {
       publish: {
         value: (topic: string, m: Parameters<Bus['publish']>[1]) => {
-          calls++;
+          sizes.push(m.length);
           return b.ctx.bus.publish(topic, m);
         },
       },
     });
-    const batcher = new Batcher(counting, b.ctx.topics.events, {
-      lingerMs: 5,
-      maxBatch: 1000,
-      maxInFlight: 2,
-    });
+    const submitAll = (batcher: Batcher, ids: string[]) =>
+      Promise.all(
+        ids.map((id) =>
+          batcher.submit([
+            { key: String(p.projectId), value: Buffer.from(JSON.stringify({ eventId: id, group: true })) },
+          ]),
+        ),
+      );
     const ids = Array.from({ length: 100 }, () => hex());
-    await Promise.all(
-      ids.map((id) =>
-        batcher.submit([
-          { key: String(p.projectId), value: Buffer.from(JSON.stringify({ eventId: id, group: true })) },
-        ]),
-      ),
+    await submitAll(
+      new Batcher(counting, b.ctx.topics.events, { lingerMs: 5, maxBatch: 1000, maxInFlight: 2 }),
+      ids,
     );
-    expect(calls).toBe(1);
-    await waitFor(() => ids.every((id) => reader.events.some((e) => e.eventId === id)), {
+    expect(sizes).toEqual([100]);
+
+    sizes.length = 0;
+    const more = Array.from({ length: 35 }, () => hex());
+    await submitAll(
+      new Batcher(counting, b.ctx.topics.events, { lingerMs: 5, maxBatch: 10, maxInFlight: 1 }),
+      more,
+    );
+    expect(sizes).toEqual([10, 10, 10, 5]);
+    await waitFor(() => [...ids, ...more].every((id) => reader.events.some((e) => e.eventId === id)), {
       what: 'batched messages',
     });
   });

@@ -118,7 +118,7 @@ class Live {
       this.setState('closed');
       if (!this.wanted) return;
       // 4001: our access token expired or was refused — refresh it before reconnecting.
-      if (e.code === 4001 && !(await refreshSession())) return;
+      if (e.code === 4001 && !(await refreshSession()) && !getSession()) return;
       const delay = Math.min(30_000, 1000 * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
       this.attempt = Math.min(this.attempt + 1, 6);
       this.timer = setTimeout(() => this.connect(), delay);

@@ -105,6 +105,15 @@ export function IssueDetail({ issueId }: { issueId: number }) {
       issue.set((d) => (d ? { ...d, ...(r && typeof r === 'object' ? r : {}), status } : d));
     });
 
+  const ignore = (how: string) =>
+    action.run(async () => {
+      const body: Record<string, unknown> = { status: 'ignored' };
+      if (how.startsWith('count:')) body.ignore = { count: Number(how.slice(6)) };
+      else if (how !== 'forever') body.ignore = { minutes: Number(how) };
+      const r = await updateIssue(issueId, body);
+      issue.set((d) => (d ? { ...d, ...(r && typeof r === 'object' ? r : {}), status: 'ignored' } : d));
+    });
+
   const members = useAsync(
     async () =>
       org
@@ -164,15 +173,35 @@ export function IssueDetail({ issueId }: { issueId: number }) {
                       Unresolve
                     </button>
                   )}
-                  {i.status !== 'ignored' && (
+                  {i.status === 'ignored' && (
                     <button
                       type="button"
                       className="btn"
                       disabled={action.busy}
-                      onClick={() => setStatus('ignored')}
+                      onClick={() => setStatus('unresolved')}
                     >
-                      Ignore
+                      Unignore
                     </button>
+                  )}
+                  {i.status !== 'ignored' && (
+                    <label>
+                      <span className="sr-only">Ignore</span>
+                      <select
+                        aria-label="Ignore"
+                        className="btn-select"
+                        value=""
+                        disabled={action.busy}
+                        onChange={(e) => ignore(e.target.value)}
+                      >
+                        <option value="" disabled>
+                          Ignore…
+                        </option>
+                        <option value="forever">Ignore until it is unignored</option>
+                        <option value="60">Ignore for 1 hour</option>
+                        <option value="1440">Ignore for 24 hours</option>
+                        <option value="count:100">Ignore until 100 more events</option>
+                      </select>
+                    </label>
                   )}
                   <label>
                     <span className="sr-only">Assignee</span>

@@ -454,7 +454,7 @@ function Tokens() {
                   <tr key={t.id}>
                     <td>
                       <strong>{t.name}</strong>
-                      <div className="mono small muted">{t.hint}…</div>
+                      <div className="mono small muted">{t.hint}</div>
                     </td>
                     <td>
                       <Badge kind="info">{t.scope}</Badge>

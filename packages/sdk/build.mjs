@@ -2,7 +2,7 @@
 // shared between entry points), minified browser bundles (ESM and a <script> IIFE exposing
 // `Beacon`), and type declarations (tsc).
 import { execFileSync } from 'node:child_process';
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const root = new URL('.', import.meta.url).pathname;
@@ -45,3 +45,7 @@ execFileSync(
     stdio: 'inherit',
   },
 );
+// CommonJS consumers need declarations that TypeScript reads as CommonJS: the same files, placed
+// beside the CJS code (dist/cjs has "type": "commonjs").
+for (const f of readdirSync(`${root}dist/types`))
+  copyFileSync(`${root}dist/types/${f}`, `${root}dist/cjs/${f}`);

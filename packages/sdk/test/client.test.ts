@@ -187,6 +187,25 @@ describe('Node client', () => {
     expect(r.events().map((e) => e.message)).toEqual(['last']);
   });
 
+  it('keeps capturing without throwing while Beacon is down, holding at most maxQueueSize events', async () => {
+    const down = await startReceiver();
+    const dsn = down.dsn();
+    await down.close();
+    Beacon.init({
+      dsn,
+      captureUnhandled: false,
+      transport: { maxQueueSize: 5, retryBaseDelayMs: 20, maxRetryDelayMs: 50, maxRetries: 1000 },
+    });
+    for (let i = 0; i < 100; i++) {
+      expect(() => Beacon.captureException(new Error(`down ${i}`))).not.toThrow();
+    }
+    expect(await Beacon.flush(300)).toBe(false);
+    const stats = Beacon.getTransportStats()!;
+    expect(stats.queued).toBe(5);
+    expect(stats.dropped.queue_overflow).toBe(95);
+    expect(stats.retried).toBeGreaterThan(0);
+  });
+
   it('does nothing (and never throws) without a DSN or with a bad one', async () => {
     Beacon.init({ captureUnhandled: false });
     expect(() => Beacon.captureException(new Error('x'))).not.toThrow();

@@ -67,6 +67,16 @@ init({ sampleRate: 'all' });
 export { id };
 `,
       );
+      // A CommonJS consumer resolves the `require` condition and its CommonJS declarations.
+      writeFileSync(
+        path.join(dir, 'cjs.cts'),
+        `import { init, captureMessage } from '@beacon/sdk';
+import { beaconFastify } from '@beacon/sdk/fastify';
+init({ dsn: 'https://k@h/1' });
+export const id: string = captureMessage('x', 'warning');
+export const plugin = beaconFastify;
+`,
+      );
       writeFileSync(
         path.join(dir, 'tsconfig.json'),
         JSON.stringify({
@@ -79,7 +89,7 @@ export { id };
             types: ['node'],
             lib: ['ES2022', 'DOM'],
           },
-          files: ['index.ts'],
+          files: ['index.ts', 'cjs.cts'],
         }),
       );
       await run(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', dir], {

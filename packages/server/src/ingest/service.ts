@@ -101,7 +101,7 @@ export class IngestService {
     this.batcher = new Batcher(ctx.bus, ctx.topics.events, {
       lingerMs: opts.lingerMs ?? 2,
       maxBatch: opts.maxBatch ?? 500,
-      maxInFlight: opts.maxInFlight ?? 4,
+      maxInFlight: opts.maxInFlight ?? 1,
       onBatch: (size, ms) => {
         batchSize.observe(size);
         batchSeconds.observe(ms / 1000);

@@ -148,6 +148,42 @@ describe.runIf(requireChromium())('browser bundle in Chromium', () => {
     );
   });
 
+  it('reports an error event without an error object (cross-origin "Script error.") with one frame', async () => {
+    const { p, ctx } = await open();
+    await p.evaluate(() => {
+      window.dispatchEvent(
+        new ErrorEvent('error', {
+          message: 'Script error.',
+          filename: 'https://cdn.example.com/w.js',
+          lineno: 7,
+          colno: 3,
+        }),
+      );
+    });
+    const [event] = await eventsWhen(1);
+    await ctx.close();
+    expect(event.exception.values).toEqual([
+      {
+        type: 'Error',
+        value: 'Script error.',
+        mechanism: { type: 'onerror', handled: false },
+        stacktrace: {
+          frames: [
+            {
+              function: '?',
+              filename: 'https://cdn.example.com/w.js',
+              abs_path: 'https://cdn.example.com/w.js',
+              lineno: 7,
+              colno: 3,
+              in_app: true,
+            },
+          ],
+        },
+      },
+    ]);
+    expect(event.user).toEqual({ id: 'browser-user' });
+  });
+
   it('captures explicitly and delivers queued events when the page goes away (keepalive / sendBeacon)', async () => {
     const { p, ctx } = await open({ transport: { batchDelayMs: 60_000 } });
     const id = await p.evaluate(() => {

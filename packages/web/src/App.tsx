@@ -1,4 +1,4 @@
-import { lazy, type ReactNode, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, type ReactNode, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { get, getSession, listOf, onSession, post, type Session, setSession } from './api.js';
 import { type LiveState, live } from './live.js';
 import { AuthScreen } from './pages/Auth.js';
@@ -110,6 +110,22 @@ function Shell({ session }: { session: Session }) {
         : null,
     [orgs, projects, org, project, session.user, load],
   );
+
+  // Each screen gets its own document title, and focus moves to the new content for screen readers.
+  const section = path.split('/')[3] ?? (path === '/projects/new' ? 'new project' : path.slice(1));
+  useEffect(() => {
+    const name = section ? section.charAt(0).toUpperCase() + section.slice(1) : '';
+    document.title = [name, project?.name, 'Beacon'].filter(Boolean).join(' · ');
+  }, [section, project?.name]);
+  const first = useRef(true);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on each navigation
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [path]);
 
   if (error && !state) return <ErrorBox error={error} retry={load} />;
   if (!state) return <Spinner label="Loading your projects…" />;

@@ -1,4 +1,4 @@
-import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
+import { type KeyboardEvent, type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from './api.js';
 
 export interface Async<T> {
@@ -173,7 +173,7 @@ export function FormError({ error }: { error: Error | undefined }) {
   );
 }
 
-/** An accessible tab strip; `value` is the selected tab id. */
+/** An accessible tab strip (WAI-ARIA tabs: arrow keys, Home and End move between tabs). */
 export function Tabs({
   tabs,
   value,
@@ -185,14 +185,33 @@ export function Tabs({
   onChange: (id: string) => void;
   label: string;
 }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    const i = tabs.findIndex(([id]) => id === value);
+    const next =
+      e.key === 'ArrowRight'
+        ? (i + 1) % tabs.length
+        : e.key === 'ArrowLeft'
+          ? (i - 1 + tabs.length) % tabs.length
+          : e.key === 'Home'
+            ? 0
+            : e.key === 'End'
+              ? tabs.length - 1
+              : -1;
+    if (next < 0) return;
+    e.preventDefault();
+    onChange(tabs[next]![0]);
+    ref.current?.querySelectorAll<HTMLButtonElement>('[role="tab"]')[next]?.focus();
+  };
   return (
-    <div className="tabs" role="tablist" aria-label={label}>
+    <div className="tabs" role="tablist" aria-label={label} ref={ref} onKeyDown={onKeyDown}>
       {tabs.map(([id, text]) => (
         <button
           key={id}
           type="button"
           role="tab"
           aria-selected={value === id}
+          tabIndex={value === id ? 0 : -1}
           className={value === id ? 'tab active' : 'tab'}
           onClick={() => onChange(id)}
         >

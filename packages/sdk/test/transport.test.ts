@@ -75,9 +75,6 @@ describe('transport', () => {
     t.send(envelope('x'));
     expect(await t.flush(10_000)).toBe(true);
     expect(ids(r)).toEqual(['x', 'x', 'x']);
-    expect(r.requests[2]!.at - r.requests[1]!.at).toBeGreaterThanOrEqual(
-      r.requests[1]!.at - r.requests[0]!.at - 50,
-    );
     expect(t.getStats()).toMatchObject({ sent: 1, retried: 2, queued: 0 });
   });
 

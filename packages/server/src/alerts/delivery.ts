@@ -104,7 +104,8 @@ export class Deliverer {
     while (!this.stopping) {
       try {
         const free = this.opts.concurrency - this.inflight.size;
-        if (free > 0) {
+        // Claim in chunks (when idle or at least half the slots are free), not once per completion.
+        if (free > 0 && (this.inflight.size === 0 || free * 2 >= this.opts.concurrency)) {
           const rows = await store.claimDeliveries(this.db, free, this.opts.leaseMs);
           for (const row of rows) {
             const p: Promise<void> = this.run(row).finally(() => {
@@ -114,11 +115,14 @@ export class Deliverer {
             this.inflight.add(p);
           }
           if (rows.length === free) continue;
+          if (this.stopping) break;
+          // Due rows we did not get are being claimed by another worker: look again shortly.
+          const due = await store.nextDueInMs(this.db);
+          await this.sleep(Math.max(10, Math.min(this.opts.pollMs, due ?? this.opts.pollMs)));
+        } else {
+          // Busy: a completion wakes the loop.
+          await this.sleep(this.opts.pollMs);
         }
-        if (this.stopping) break;
-        const due =
-          this.inflight.size >= this.opts.concurrency ? undefined : await store.nextDueInMs(this.db);
-        await this.sleep(Math.min(this.opts.pollMs, due ?? this.opts.pollMs));
       } catch (err) {
         if (this.stopping) break;
         this.log.error({ err }, 'delivery loop failed; retrying');
@@ -133,7 +137,7 @@ export class Deliverer {
     const result = await this.channels.send(row.target, row.payload, { deliveryId: row.id, attempt });
     const durationMs = Date.now() - started;
     const maxAttempts = (row.max_attempts as number | null) ?? this.opts.maxAttempts;
-    let outcome: Parameters<typeof store.finishDelivery>[3];
+    let outcome: Parameters<typeof store.finishDelivery>[4];
     if (result.ok) outcome = { state: 'delivered', status: result.status };
     else if (result.permanent || attempt >= maxAttempts)
       outcome = { state: 'dead', status: result.status, error: result.error };
@@ -145,16 +149,7 @@ export class Deliverer {
       outcome = { state: 'pending', delayMs, status: result.status, error: result.error };
     }
     try {
-      const finished = await this.db.tx(async (q) => {
-        await store.recordAttempt(q, {
-          deliveryId: row.id,
-          attempt,
-          durationMs,
-          status: result.status,
-          error: result.ok ? undefined : result.error,
-        });
-        return store.finishDelivery(q, row.id, attempt, outcome);
-      });
+      const finished = await store.finishDelivery(this.db, row.id, attempt, durationMs, outcome);
       if (!finished) {
         this.log.warn({ deliveryId: row.id, attempt }, 'delivery lease was lost; result not recorded');
         return;

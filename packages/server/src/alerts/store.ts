@@ -503,33 +503,32 @@ export async function nextDueInMs(q: Queryable): Promise<number | undefined> {
   return r?.ms == null ? undefined : Math.max(0, r.ms);
 }
 
-export async function recordAttempt(
-  q: Queryable,
-  a: { deliveryId: number; attempt: number; durationMs: number; status?: number; error?: string },
-) {
-  await q.query(
-    `INSERT INTO alert_delivery_attempts (delivery_id, attempt, duration_ms, status, error) VALUES ($1, $2, $3, $4, $5)`,
-    [a.deliveryId, a.attempt, a.durationMs, a.status ?? null, a.error ?? null],
-  );
-}
-
-/** Finish an attempt; guarded by the attempt number so a worker whose lease expired cannot overwrite. */
+/**
+ * Finish an attempt and log it in one statement (one round trip, one commit). Fenced by the
+ * attempt number: a worker whose lease expired and was taken over cannot overwrite the newer attempt.
+ */
 export async function finishDelivery(
   q: Queryable,
   id: number,
   attempt: number,
+  durationMs: number,
   outcome:
     | { state: 'delivered'; status?: number }
     | { state: 'pending'; delayMs: number; status?: number; error?: string }
     | { state: 'dead'; status?: number; error?: string },
 ): Promise<DeliveryRow | undefined> {
   const [r] = await q.query<DeliveryRow>(
-    `UPDATE alert_deliveries SET state = $3, locked_until = NULL, updated_at = now(),
-       last_status = $4, last_error = $5,
-       next_attempt_at = CASE WHEN $3 = 'pending' THEN now() + make_interval(secs => $6::double precision / 1000) ELSE next_attempt_at END,
-       delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END,
-       dead_at = CASE WHEN $3 = 'dead' THEN now() ELSE NULL END
-     WHERE id = $1 AND attempts = $2 AND state = 'delivering' RETURNING *`,
+    `WITH f AS (
+       UPDATE alert_deliveries SET state = $3, locked_until = NULL, updated_at = now(),
+         last_status = $4, last_error = $5,
+         next_attempt_at = CASE WHEN $3 = 'pending' THEN now() + make_interval(secs => $6::double precision / 1000) ELSE next_attempt_at END,
+         delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END,
+         dead_at = CASE WHEN $3 = 'dead' THEN now() ELSE NULL END
+       WHERE id = $1 AND attempts = $2 AND state = 'delivering' RETURNING *),
+     a AS (
+       INSERT INTO alert_delivery_attempts (delivery_id, attempt, duration_ms, status, error)
+       SELECT id, $2, $7, $4, $5 FROM f)
+     SELECT * FROM f`,
     [
       id,
       attempt,
@@ -537,6 +536,7 @@ export async function finishDelivery(
       outcome.status ?? null,
       outcome.state === 'delivered' ? null : (outcome.error ?? null),
       outcome.state === 'pending' ? outcome.delayMs : 0,
+      durationMs,
     ],
   );
   return r;

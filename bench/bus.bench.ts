@@ -82,6 +82,9 @@ async function measure(name: string, open: () => Promise<Bus>): Promise<Outcome>
     console.log(`${name}: only ${consumed} of ${published} consumed within the drain limit`);
   const endToEnd = consumed / ((Math.max(lastConsumedAt, started + 1) - started) / 1000);
   await Promise.all([c1.stop(), c2.stop()]);
+  await (producer as { deleteTopics?: (t: string[]) => Promise<void> })
+    .deleteTopics?.([topic])
+    .catch(() => {});
   await Promise.all([producer.close(), consumerA.close(), consumerB.close()]);
   const out = { published, publishRate: published / publishSeconds, consumed, endToEndRate: endToEnd };
   console.log(

@@ -52,9 +52,18 @@ function child(env: Record<string, string>): { proc: ChildProcess; lines: string
 }
 
 /** The behaviour every bus adapter must show. */
-export function busContract(name: string, setup: () => Promise<Backend & { teardown(): Promise<void> }>) {
+export function busContract(
+  name: string,
+  setup: () => Promise<Backend & { teardown(topics: string[]): Promise<void> }>,
+) {
   describe(`bus contract: ${name}`, () => {
-    let backend: Backend & { teardown(): Promise<void> };
+    let backend: Backend & { teardown(topics: string[]): Promise<void> };
+    const topics: string[] = [];
+    const newTopic = (what: string) => {
+      const t = `t-${what}-${uid()}`;
+      topics.push(t);
+      return t;
+    };
     const opened: Bus[] = [];
     const consumers: Consumer[] = [];
     let bus: Bus;
@@ -83,11 +92,11 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
     });
     afterAll(async () => {
       for (const b of opened) await b.close().catch(() => {});
-      await backend?.teardown();
+      await backend?.teardown(topics);
     });
 
     it('keeps publish order per key', async () => {
-      const topic = `t-order-${uid()}`;
+      const topic = newTopic('order');
       await bus.ensureTopics([topic]);
       const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
       const expected = new Map<string, number[]>();
@@ -115,8 +124,22 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
       expect(seen).toEqual(expected);
     });
 
+    it('keeps call order for concurrent publishes of one key (they are written together)', async () => {
+      const topic = newTopic('concurrent');
+      await bus.ensureTopics([topic]);
+      const sent = Array.from({ length: 120 }, (_, i) => `c-${i}`);
+      // Not awaited one by one: the adapter coalesces them into few writes.
+      await Promise.all(sent.map((id) => bus.publish(topic, [msg(id, 'same-key')])));
+      const got: string[] = [];
+      await consume(bus, topic, `${topic}-g`, async (b) => {
+        got.push(...ids(b));
+      });
+      await waitFor(() => got.length >= sent.length, { what: 'every message' });
+      expect(got).toEqual(sent);
+    });
+
     it('shares the partitions between two consumers of one group (each message handled once)', async () => {
-      const topic = `t-share-${uid()}`;
+      const topic = newTopic('share');
       await bus.ensureTopics([topic]);
       const byConsumer: Record<'a' | 'b', string[]> = { a: [], b: [] };
       const other = await open();
@@ -153,7 +176,7 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
     });
 
     it('delivers every message to each of two groups', async () => {
-      const topic = `t-groups-${uid()}`;
+      const topic = newTopic('groups');
       await bus.ensureTopics([topic]);
       const sent = Array.from({ length: 100 }, (_, i) => `m-${i}`);
       await bus.publish(
@@ -174,7 +197,7 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
     });
 
     it('redelivers uncommitted messages after a consumer restart, never committed ones', async () => {
-      const topic = `t-restart-${uid()}`;
+      const topic = newTopic('restart');
       await bus.ensureTopics([topic]);
       const first = Array.from({ length: 5 }, (_, i) => `first-${i}`);
       const second = Array.from({ length: 5 }, (_, i) => `second-${i}`);
@@ -212,7 +235,7 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
     });
 
     it('acknowledges a publish only once it is durable (publisher killed right after acks)', async () => {
-      const topic = `t-durable-${uid()}`;
+      const topic = newTopic('durable');
       await bus.ensureTopics([topic]);
       const c = child({ ...backend.childEnv, BUS_CHILD_MODE: 'publish', BUS_TOPIC: topic });
       try {
@@ -237,7 +260,7 @@ export function busContract(name: string, setup: () => Promise<Backend & { teard
     });
 
     it('hands a batch that a killed consumer never committed to the next consumer of the group', async () => {
-      const topic = `t-kill-${uid()}`;
+      const topic = newTopic('kill');
       await bus.ensureTopics([topic]);
       const sent = Array.from({ length: 20 }, (_, i) => `m-${i}`);
       await bus.publish(
@@ -335,14 +358,21 @@ describe.runIf(requireKafka())('kafka bus', async () => {
       BUS_SESSION_TIMEOUT: '4000',
     },
     open: async () => open(),
-    teardown: async () => {},
+    // Fewer partitions on disk keep the broker's restarts quick.
+    teardown: async (topics) => {
+      const admin = open();
+      await admin.deleteTopics(topics).catch(() => {});
+      await admin.close();
+    },
   }));
 
   describe('broker restart', () => {
     const buses: InstanceType<typeof KafkaBus>[] = [];
     afterAll(async () => {
+      await buses[0]?.deleteTopics(restartTopics).catch(() => {});
       for (const b of buses) await b.close().catch(() => {});
     });
+    const restartTopics: string[] = [];
 
     it('consumes every acknowledged message exactly once (deduplicated) across a broker restart', async () => {
       // Only a broker this project's script runs can be restarted; CI always starts it that way.
@@ -359,6 +389,7 @@ describe.runIf(requireKafka())('kafka bus', async () => {
         return;
       }
       const topic = `t-broker-restart-${uid()}`;
+      restartTopics.push(topic);
       const producerBus = open();
       const consumerBus = open();
       buses.push(producerBus, consumerBus);

@@ -134,15 +134,41 @@ export class KafkaBus implements Bus {
     if (existing.includes(topic)) return;
     const replicationFactor =
       this.opts.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length || 1);
-    const created = await admin.createTopics({
-      topics: [{ topic, numPartitions: this.opts.partitions, replicationFactor }],
-      waitForLeaders: true,
-    });
+    const created = await admin
+      .createTopics({ topics: [{ topic, numPartitions: this.opts.partitions, replicationFactor }] })
+      .catch((err: { type?: string }) => {
+        if (err.type === 'TOPIC_ALREADY_EXISTS') return false;
+        throw err;
+      });
+    // Wait until every partition has a leader. kafkajs's own waitForLeaders gives up on
+    // UNKNOWN_TOPIC_OR_PARTITION, which a loaded KRaft broker answers for a moment after creation.
+    const deadline = Date.now() + 60_000;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+        const parts = meta.topics[0]?.partitions ?? [];
+        if (parts.length > 0 && parts.every((p) => p.leader >= 0)) break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`Kafka topic ${topic} has no leader after 60 s`);
+      await sleep(delay);
+    }
     if (created)
       this.opts.log.info(
         { topic, partitions: this.opts.partitions, replicationFactor },
         'created Kafka topic',
       );
+  }
+
+  /** Delete topics (tests and benchmarks clean up with it; not part of the Bus interface). */
+  async deleteTopics(topics: string[]): Promise<void> {
+    if (topics.length === 0) return;
+    const admin = await this.getAdmin();
+    const existing = new Set(await admin.listTopics());
+    const doomed = topics.filter((t) => existing.has(t));
+    for (const t of topics) this.ensured.delete(t);
+    if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
   }
 
   /** Concurrent publishes to one topic go out as one produce request (see PublishCoalescer). */

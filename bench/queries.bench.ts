@@ -4,6 +4,7 @@
 // free text, sort by count, third page), the issue detail, the events list and the event lookup, by calling
 // the issues service in-process (permission check included, HTTP excluded), on the embedded
 // PostgreSQL and on an external one (127.0.0.1:5432 or BENCH_PG_URL; a scratch database).
+// Before generating, it also measures the grouping worker's batch path (BENCH_WORKER_EVENTS events).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,9 +13,10 @@ import pg from 'pg';
 import { loadConfig } from '../packages/server/src/config.js';
 import type { AppContext } from '../packages/server/src/context.js';
 import type { Principal } from '../packages/server/src/identity/access.js';
+import { IssueProcessor } from '../packages/server/src/issues/processor.js';
 import * as service from '../packages/server/src/issues/service.js';
 import * as store from '../packages/server/src/issues/store.js';
-import { topicNames } from '../packages/server/src/platform/bus/types.js';
+import { type ConsumedMessage, topicNames } from '../packages/server/src/platform/bus/types.js';
 import { Db } from '../packages/server/src/platform/db/db.js';
 import { EmbeddedPostgres } from '../packages/server/src/platform/db/embedded.js';
 import { migrate } from '../packages/server/src/platform/db/migrate.js';
@@ -24,6 +26,7 @@ import { Metrics } from '../packages/server/src/platform/metrics.js';
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const ISSUES = Number(process.env.BENCH_ISSUES ?? 10_000);
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 100);
+const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 20_000);
 const DAYS = 7;
 /** Which servers to measure: "embedded,external" (default); BENCH_KEEP_DB=1 keeps the external database. */
 const TARGETS = (process.env.BENCH_TARGETS ?? 'embedded,external').split(',');
@@ -31,9 +34,88 @@ const log = createLogger('error', process.stderr as never);
 const t0 = Date.now();
 const say = (msg: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
 
-async function generate(
-  db: Db,
-): Promise<{ projectId: number; principal: Principal; bigIssue: number; eventId: string }> {
+/**
+ * The grouping worker's hot path on its own: WORKER_EVENTS realistic events (200 distinct bugs,
+ * tags, users, releases) through IssueProcessor.processBatch in batches of 500.
+ */
+async function workerThroughput(db: Db, projectId: number): Promise<number> {
+  const processor = new IssueProcessor(db, log);
+  const now = Date.now();
+  const batches: ConsumedMessage[][] = [];
+  let offset = 0;
+  for (let done = 0; done < WORKER_EVENTS; done += 500) {
+    const batch: ConsumedMessage[] = [];
+    for (let i = done; i < Math.min(done + 500, WORKER_EVENTS); i++) {
+      const at = new Date(now - (WORKER_EVENTS - i) * 10).toISOString();
+      const bug = i % 200;
+      const event = {
+        eventId: randomBytes(16).toString('hex'),
+        projectId,
+        timestamp: at,
+        receivedAt: at,
+        platform: 'node',
+        level: 'error',
+        release: `shop@1.${i % 5}.0`,
+        environment: i % 3 ? 'production' : 'staging',
+        exceptions: [
+          {
+            type: `Error${bug % 20}`,
+            value: `order ${i} failed for user ${i % 977}`,
+            stacktrace: {
+              frames: [
+                {
+                  filename: '/srv/app/node_modules/express/lib/router/layer.js',
+                  function: 'handle',
+                  lineno: 95,
+                  in_app: false,
+                },
+                {
+                  filename: '/srv/app/src/routes/orders.js',
+                  function: `route${bug}`,
+                  lineno: 10 + (i % 7),
+                  in_app: true,
+                },
+                {
+                  filename: '/srv/app/src/services/orders.js',
+                  function: 'load',
+                  lineno: 42,
+                  colno: 7,
+                  in_app: true,
+                },
+              ],
+            },
+          },
+        ],
+        tags: { region: ['eu', 'us', 'ap'][i % 3]!, feature: `f${i % 11}` },
+        user: { id: `u${i % 977}` },
+        contexts: { browser: { name: ['Chrome', 'Firefox', 'Safari'][i % 3], version: '120' } },
+        source: 'envelope',
+      };
+      batch.push({
+        topic: 'beacon.events',
+        partition: 0,
+        offset: String(offset++),
+        timestamp: new Date(),
+        key: String(projectId),
+        value: Buffer.from(JSON.stringify(event)),
+      });
+    }
+    batches.push(batch);
+  }
+  const started = performance.now();
+  for (const b of batches) await processor.processBatch(b);
+  const rate = Math.round(WORKER_EVENTS / ((performance.now() - started) / 1000));
+  say(`grouping worker: ${WORKER_EVENTS} events in batches of 500 -> ${rate} events/s`);
+  return rate;
+}
+
+async function generate(db: Db): Promise<{
+  workerRate: number;
+  projectId: number;
+  principal: Principal;
+  bigIssue: number;
+  eventId: string;
+}> {
   await migrate(db, log);
   const [user] = await db.query<{ id: number }>(
     `INSERT INTO users (email, name, password_hash) VALUES ('bench@example.com', 'Bench', 'x') RETURNING id`,
@@ -54,6 +136,9 @@ async function generate(
   for (let i = -DAYS; i <= 1; i++) days.push(store.dayOf(new Date(Date.now() + i * 86_400_000)));
   await store.createPartitions(db, days);
 
+  const [other] = await db.query<{ id: number }>(`SELECT id FROM projects WHERE slug = 'other'`);
+  const workerRate = await workerThroughput(db, other!.id);
+
   say(`generating ${ISSUES} issues`);
   await db.query(
     `INSERT INTO issues (project_id, fingerprint, grouping, title, culprit, level, platform, status,
@@ -70,9 +155,14 @@ async function generate(
     [projectId, ISSUES],
   );
   await db.query(
-    `INSERT INTO issue_fingerprints (project_id, fingerprint, issue_id) SELECT project_id, fingerprint, id FROM issues`,
+    `INSERT INTO issue_fingerprints (project_id, fingerprint, issue_id)
+     SELECT project_id, fingerprint, id FROM issues WHERE project_id = $1`,
+    [projectId],
   );
-  const [range] = await db.query<{ lo: number }>('SELECT min(id)::int AS lo FROM issues');
+  const [range] = await db.query<{ lo: number }>(
+    'SELECT min(id)::int AS lo FROM issues WHERE project_id = $1',
+    [projectId],
+  );
   const lo = range!.lo;
 
   // Events: issue popularity is skewed (random()^3), arrival spread over the last DAYS days.
@@ -88,12 +178,10 @@ async function generate(
        SELECT $1::bigint, md5(g::text || 'e')::uuid, ts, $2::bigint + idx, ts, 'error', 'app@1.' || (g % 10),
               (ARRAY['production', 'staging', 'development'])[1 + g % 3], md5((g % 5000)::text),
               'Error: something failed',
-              ('{"eventId":"' || md5(g::text || 'e') || '","projectId":' || $1::bigint || ',"level":"error","platform":"node",'
+              ('{"eventId":"' || md5(g::text || 'e') || '","projectId":' || $1::bigint || ',"level":"error",'
                || '"exceptions":[{"type":"Error","value":"something failed for order ' || g || '","stacktrace":{"frames":['
-               || '{"filename":"/srv/app/src/routes/orders.js","function":"handler","lineno":' || (g % 300) || ',"in_app":true},'
-               || '{"filename":"/srv/app/src/services/orders.js","function":"load","lineno":42,"in_app":true}]}}],'
-               || '"tags":{"browser":"Chrome","region":"eu"},"user":{"id":"u' || (g % 5000) || '"},'
-               || '"receivedAt":"' || to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '","source":"envelope"}')::json
+               || '{"filename":"/srv/app/src/routes/orders.js","function":"handler","lineno":' || (g % 300) || ',"in_app":true}]}}],'
+               || '"tags":{"browser":"Chrome"},"user":{"id":"u' || (g % 5000) || '"},"source":"envelope"}')::json
          FROM (SELECT g, now() - random() * interval '${DAYS - 1} days' AS ts,
                       floor(power(random(), 3) * $3::int)::int AS idx
                  FROM generate_series($4::int, $5::int) g) s`,
@@ -129,7 +217,11 @@ async function generate(
        FROM issues i, generate_series(0, 23) h WHERE i.id % 3 = 0`,
   );
   say('analyze');
-  await db.query('ANALYZE issues, issue_fingerprints, issue_tags, issue_hourly, events');
+  // A small statistics sample: the plans only need row counts and the skew, not fine histograms.
+  await db.tx(async (q) => {
+    await q.query('SET LOCAL default_statistics_target = 20');
+    await q.query('ANALYZE issues, issue_fingerprints, issue_tags, issue_hourly, events');
+  });
   const [big] = await db.query<{ id: number }>('SELECT id FROM issues ORDER BY event_count DESC LIMIT 1');
   const [ev] = await db.query<{ id: string }>(
     `SELECT replace(event_id::text, '-', '') AS id FROM events WHERE issue_id = $1 LIMIT 1`,
@@ -140,6 +232,7 @@ async function generate(
   );
   say(`data set ready: ${ISSUES} issues, ${EVENTS} events, database ${size!.s}`);
   return {
+    workerRate,
     projectId,
     principal: { userId: user!.id, email: 'bench@example.com', via: 'jwt', scope: 'write' },
     bigIssue: big!.id,
@@ -187,7 +280,13 @@ async function measure(db: Db, label: string) {
     ],
     ['event by id', () => service.getEvent(ctx, p, data.eventId, data.projectId)],
   ];
-  const metrics: Metric[] = [];
+  const metrics: Metric[] = [
+    {
+      label: `${label}: grouping worker throughput (batches of 500)`,
+      value: data.workerRate,
+      unit: 'events/s',
+    },
+  ];
   for (const [name, fn] of cases) {
     for (let i = 0; i < 10; i++) await fn();
     const samples: number[] = [];

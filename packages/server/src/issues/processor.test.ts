@@ -146,6 +146,22 @@ describe.runIf(requirePg())('issue processor', () => {
     expect(r).toMatchObject({ inserted: 1, invalid: 2, skipped: 1 });
   });
 
+  it('stores events with NUL characters and rejects absurd arrival times', async () => {
+    const nul = ev(projectId, {
+      exceptions: [{ type: 'Nul\u0000Error', value: 'bad \u0000 byte' }],
+      tags: { 'k\u0000': 'v\u0000' },
+      release: 'r\u00001',
+    });
+    const r = await p.processBatch([msg(nul), msg(ev(projectId, { receivedAt: '1970-01-01T00:00:00Z' }))]);
+    expect(r).toMatchObject({ inserted: 1, invalid: 1 });
+    expect(r.updates[0]!.issue.title).toBe('NulError: bad  byte');
+    const [row] = await db.query<{ payload: string }>(
+      'SELECT payload::text AS payload FROM events WHERE title = $1',
+      ['NulError: bad  byte'],
+    );
+    expect(JSON.parse(row!.payload).eventId).toBe(nul.eventId);
+  });
+
   it('applies project fingerprint rules', async () => {
     const a = ev(otherProject, { exceptions: [{ type: 'DbError', value: 'conn refused' }] });
     const b = ev(otherProject, { exceptions: [{ type: 'DbError', value: 'pool exhausted' }] });

@@ -120,28 +120,27 @@ export class IssueProcessor {
     let invalid = 0;
     for (const m of messages) {
       const raw = m.value.toString('utf8');
-      let parsed: ReturnType<typeof internalEventSchema.safeParse>;
+      let event: InternalEvent | undefined;
+      let problem = 'not JSON';
       try {
-        parsed = internalEventSchema.safeParse(JSON.parse(raw));
-      } catch {
-        parsed = undefined as never;
-      }
-      if (!parsed?.success) {
+        // PostgreSQL text cannot hold NUL: drop it from every string before it reaches a column.
+        const value = JSON.parse(raw) as unknown;
+        const parsed = internalEventSchema.safeParse(raw.includes('\\u0000') ? stripNul(value) : value);
+        if (!parsed.success) {
+          const first = parsed.error.issues[0];
+          problem = first ? `${first.path.join('.')}: ${first.message}` : 'invalid';
+        } else if (!saneTimes(parsed.data)) problem = 'receivedAt: out of range';
+        else event = parsed.data;
+      } catch {}
+      if (!event) {
         invalid++;
         this.log.warn(
-          {
-            topic: m.topic,
-            partition: m.partition,
-            offset: m.offset,
-            problem: parsed?.error?.issues[0]
-              ? `${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`
-              : 'not JSON',
-          },
+          { topic: m.topic, partition: m.partition, offset: m.offset, problem },
           'skipping an unparseable event message',
         );
         continue;
       }
-      events.push({ e: parsed.data, raw });
+      events.push({ e: event, raw });
     }
     return { events, invalid };
   }
@@ -174,18 +173,45 @@ export class IssueProcessor {
       prepared.push({ n, grouping: computeGrouping(n, project.rules), raw, key });
     }
     if (prepared.length === 0) return { inserted: 0, duplicates: 0, invalid, skipped, updates: [] };
+    const skippedBefore = skipped;
     await this.ensurePartitions(prepared.map((p) => store.dayOf(p.n.receivedAt)));
 
-    // A concurrent creator of the same fingerprint (rebalance overlap) or a merge/delete of an
-    // issue while this batch was writing fails the transaction: retry once with fresh lookups.
     let result: { inserted: number; updates: IssueUpdate[] };
     try {
       result = await this.write(prepared);
     } catch (err) {
-      if (!['23505', '23503'].includes((err as { code?: string }).code ?? '')) throw err;
-      result = await this.write(prepared);
+      if (!isDataError(err)) throw err; // transient (connection, deadlock…): the bus redelivers
+      // A concurrent creator of the same fingerprint (rebalance overlap) or a merge/delete of an
+      // issue while this batch was writing: retry with fresh lookups. Should the batch still fail
+      // on its data, write the events one by one and skip the poisonous ones, so a single bad
+      // event never blocks the partition.
+      try {
+        result = await this.write(prepared);
+      } catch (again) {
+        if (!isDataError(again)) throw again;
+        result = { inserted: 0, updates: [] };
+        for (const p of prepared) {
+          try {
+            const r = await this.write([p]);
+            result.inserted += r.inserted;
+            result.updates.push(...r.updates);
+          } catch (one) {
+            if (!isDataError(one)) throw one;
+            skipped++;
+            counters?.events('rejected', 1);
+            this.log.warn(
+              {
+                eventId: p.n.event.eventId,
+                projectId: p.n.event.projectId,
+                code: (one as { code?: string }).code,
+              },
+              'skipping an event the database rejected',
+            );
+          }
+        }
+      }
     }
-    const duplicates = prepared.length - result.inserted;
+    const duplicates = prepared.length - result.inserted - (skipped - skippedBefore);
     counters?.events('inserted', result.inserted);
     if (duplicates > 0) counters?.events('duplicate', duplicates);
     return { inserted: result.inserted, duplicates, invalid, skipped, updates: result.updates };
@@ -396,6 +422,31 @@ export class IssueProcessor {
       return { inserted: fresh.length, updates };
     });
   }
+}
+
+/** SQLSTATE classes caused by the data itself (retrying the same data fails the same way). */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
+function stripNul(v: unknown): unknown {
+  if (typeof v === 'string') return v.replaceAll('\u0000', '');
+  if (Array.isArray(v)) return v.map(stripNul);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k.replaceAll('\u0000', '')] = stripNul(x);
+    return out;
+  }
+  return v;
+}
+
+const MIN_TIME = Date.parse('2000-01-01T00:00:00Z');
+
+/** Arrival time decides the partition: it must be a real time, not far in the future. */
+function saneTimes(e: InternalEvent): boolean {
+  const r = Date.parse(e.receivedAt);
+  return Number.isFinite(r) && r >= MIN_TIME && r <= Date.now() + 86_400_000;
 }
 
 interface Agg {

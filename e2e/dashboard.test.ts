@@ -216,6 +216,21 @@ describe.runIf(haveChromium && requirePg())('dashboard in Chromium', () => {
     await page.getByRole('heading', { name: /Health/ }).waitFor();
     await page.locator('.pings .badge-up').first().waitFor({ timeout: 40_000 });
     await page.getByRole('heading', { name: /up\s+Health/i }).waitFor({ timeout: 20_000 });
+    // Windows are aggregated every 5 minutes; to see the charts now, store three hours of them
+    // (with a dip) the way the aggregator does, then reload.
+    const endpointId = Number(/\/uptime\/(\d+)/.exec(page.url())![1]);
+    await beacon.ctx.db.query(
+      `INSERT INTO uptime_windows (endpoint_id, window_start, checks, failures, degraded, availability,
+         latency_min, latency_avg, latency_p50, latency_p95, latency_p99)
+       SELECT $1, date_trunc('hour', now()) - (n * interval '5 minutes'), 30, f, 0, (30 - f) / 30.0,
+              5, 20 + (n % 7) * 3, 18 + (n % 7) * 3, 40 + (n % 5) * 9, 60 + n
+       FROM (SELECT n, CASE WHEN n BETWEEN 10 AND 12 THEN 6 ELSE 0 END AS f FROM generate_series(1, 36) n) s
+       ON CONFLICT DO NOTHING`,
+      [endpointId],
+    );
+    await page.reload();
+    await page.getByRole('img', { name: /Availability per 5 minutes/ }).waitFor();
+    await page.getByRole('img', { name: /p95 latency per 5 minutes/ }).waitFor();
     await shot('08-endpoint');
     await page.getByRole('link', { name: 'Uptime' }).first().click();
     await page.locator('tr', { hasText: 'Health' }).getByText('up').waitFor();

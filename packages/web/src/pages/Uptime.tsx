@@ -246,6 +246,18 @@ function IncidentTimeline({
   );
 }
 
+/** Windows in time order with a gap (no checks: paused, maintenance) where a 5-minute slot is missing. */
+function fillWindows(ws: Window[]): Array<{ t: number; w: Window | undefined }> {
+  const STEP = 300_000;
+  const byTime = new Map(ws.map((w) => [new Date(w.windowStart ?? w.start ?? 0).getTime(), w]));
+  const times = [...byTime.keys()].filter(Number.isFinite).sort((a, b) => a - b);
+  if (times.length === 0) return [];
+  const out: Array<{ t: number; w: Window | undefined }> = [];
+  for (let t = times[0]!; t <= times[times.length - 1]! && out.length < 2000; t += STEP)
+    out.push({ t, w: byTime.get(t) });
+  return out;
+}
+
 function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s} s`;
@@ -291,13 +303,14 @@ export function EndpointPage({ endpointId }: { endpointId: string }) {
         {(e) => {
           const st = endpointState(e);
           const ws = windows.data ?? [];
-          const pts = ws.map((w) => ({
-            t: w.windowStart ?? w.start ?? '',
-            v: w.availability <= 1 ? w.availability * 100 : w.availability,
+          const timeline = fillWindows(ws);
+          const pts = timeline.map(({ t, w }) => ({
+            t,
+            v: w ? (w.availability <= 1 ? w.availability * 100 : w.availability) : null,
           }));
-          const lat = ws.map((w) => ({
-            t: w.windowStart ?? w.start ?? '',
-            v: w.latencyP95 ?? w.latencyAvg ?? null,
+          const lat = timeline.map(({ t, w }) => ({
+            t,
+            v: w ? (w.latencyP95 ?? w.latencyAvg ?? null) : null,
           }));
           const checks = ws.reduce((a, w) => a + (w.checks ?? 0), 0);
           const fails = ws.reduce((a, w) => a + (w.failures ?? 0), 0);

@@ -49,11 +49,9 @@ const int = (v: unknown): number | undefined => {
 const strArray = (v: unknown): string[] | undefined =>
   Array.isArray(v) ? v.map((x) => str(x)).filter((x): x is string => x !== undefined) : undefined;
 
-/** Drop undefined values so the JSON on the bus stays compact. */
-function compact<T extends Obj>(o: T): T {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return o;
-}
+// Objects below are built with every known key, some undefined: JSON.stringify leaves those out
+// of the bus message, and deleting them instead would push V8 objects into slow dictionary mode.
+const hasAny = (o: Obj) => Object.values(o).some((v) => v !== undefined);
 
 /** 32 lowercase hex chars; UUIDs with dashes are accepted, anything else gets a fresh id. */
 export function normalizeEventId(v: unknown): string | undefined {
@@ -121,7 +119,7 @@ export function clampTimestamp(v: unknown, receivedMs: number): string {
 
 export function normalizeFrame(f: unknown): Frame | undefined {
   if (!isObj(f)) return undefined;
-  return compact({
+  return {
     function: str(f.function),
     module: str(f.module),
     filename: str(f.filename),
@@ -133,7 +131,7 @@ export function normalizeFrame(f: unknown): Frame | undefined {
     pre_context: strArray(f.pre_context),
     post_context: strArray(f.post_context),
     platform: str(f.platform),
-  });
+  };
 }
 
 export function normalizeStacktrace(st: unknown): { frames: Frame[] } | undefined {
@@ -161,19 +159,19 @@ export function normalizeException(e: unknown): ExceptionValue | undefined {
         ? undefined
         : JSON.stringify(e.value);
   const mechanism = isObj(e.mechanism)
-    ? compact({
+    ? {
         ...e.mechanism,
         type: str(e.mechanism.type),
         handled: typeof e.mechanism.handled === 'boolean' ? e.mechanism.handled : undefined,
-      })
+      }
     : undefined;
-  const out = compact({
+  const out = {
     type: str(e.type),
     value,
     module: str(e.module),
     mechanism,
     stacktrace: normalizeStacktrace(e.stacktrace) ?? normalizeStacktrace(e.raw_stacktrace),
-  });
+  };
   return out.type === undefined && out.value === undefined && out.stacktrace === undefined ? undefined : out;
 }
 
@@ -210,26 +208,26 @@ function normalizeHeaders(v: unknown): Record<string, string> | undefined {
 function normalizeRequest(v: unknown): InternalEvent['request'] {
   if (!isObj(v)) return undefined;
   const { url, method, headers, query_string, data, cookies: _cookies, ...rest } = v;
-  return compact({
+  return {
     ...rest,
     url: str(url),
     method: str(method),
     headers: normalizeHeaders(headers),
     query_string,
     data,
-  });
+  };
 }
 
 function normalizeUser(v: unknown): InternalEvent['user'] {
   if (!isObj(v)) return undefined;
-  const out = compact({
+  const out = {
     ...v,
     id: str(v.id),
     email: str(v.email),
     username: str(v.username),
     ip_address: str(v.ip_address),
-  });
-  return Object.keys(out).length > 0 ? out : undefined;
+  };
+  return hasAny(out) ? out : undefined;
 }
 
 function normalizeBreadcrumbs(v: unknown): InternalEvent['breadcrumbs'] {
@@ -239,16 +237,14 @@ function normalizeBreadcrumbs(v: unknown): InternalEvent['breadcrumbs'] {
   for (const b of list.slice(-MAX_BREADCRUMBS)) {
     if (!isObj(b)) continue;
     const ts = b.timestamp;
-    out.push(
-      compact({
-        timestamp: typeof ts === 'number' || typeof ts === 'string' ? ts : undefined,
-        type: str(b.type),
-        category: str(b.category),
-        message: str(b.message),
-        level: str(b.level),
-        data: isObj(b.data) ? b.data : undefined,
-      }),
-    );
+    out.push({
+      timestamp: typeof ts === 'number' || typeof ts === 'string' ? ts : undefined,
+      type: str(b.type),
+      category: str(b.category),
+      message: str(b.message),
+      level: str(b.level),
+      data: isObj(b.data) ? b.data : undefined,
+    });
   }
   return out;
 }
@@ -315,10 +311,8 @@ export function normalizeSentryEvent(event: Obj, input: NormalizeInput): Interna
     message ??= last.value;
     exceptions = [];
   }
-  const sdk = isObj(event.sdk)
-    ? compact({ name: str(event.sdk.name), version: str(event.sdk.version) })
-    : undefined;
-  const candidate = compact({
+  const sdk = isObj(event.sdk) ? { name: str(event.sdk.name), version: str(event.sdk.version) } : undefined;
+  const candidate = {
     eventId,
     projectId: input.projectId,
     timestamp: clampTimestamp(
@@ -345,10 +339,10 @@ export function normalizeSentryEvent(event: Obj, input: NormalizeInput): Interna
     breadcrumbs: normalizeBreadcrumbs(event.breadcrumbs),
     extra: isObj(event.extra) ? event.extra : {},
     fingerprint: strArray(event.fingerprint),
-    sdk: sdk && Object.keys(sdk).length > 0 ? sdk : undefined,
+    sdk: sdk && hasAny(sdk) ? sdk : undefined,
     attachments: input.attachments ?? [],
     source: input.source,
-  });
+  };
   return finalize(candidate);
 }
 

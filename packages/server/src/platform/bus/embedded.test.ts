@@ -217,6 +217,30 @@ describe.runIf(requirePg())('embedded bus (PostgreSQL specifics)', () => {
     }
   });
 
+  it('reconnects a consumer whose database connection was killed, and resumes from its commits', async () => {
+    const topic = `reconnect-${uid()}`;
+    const seen: string[] = [];
+    consumers.push(
+      await bus.consume({
+        topic,
+        group: 'g',
+        handler: async (b) => {
+          seen.push(...ids(b));
+        },
+      }),
+    );
+    await bus.publish(topic, [{ key: 'k', value: Buffer.from('one') }]);
+    await waitFor(() => seen.length === 1);
+    const killed = await db.query<{ ok: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+       WHERE datname = current_database() AND application_name = 'beacon-bus-consumer'`,
+    );
+    expect(killed.length).toBeGreaterThan(0);
+    await bus.publish(topic, [{ key: 'k', value: Buffer.from('two') }]);
+    await waitFor(() => seen.length >= 2, { what: 'delivery after the reconnect' });
+    expect(seen).toEqual(['one', 'two']);
+  });
+
   it('trims rows every group committed once they are older than the retention', async () => {
     const topic = `trim-${uid()}`;
     const trimmer = new EmbeddedBus(db, { partitions: 4, retentionHours: 0, log, retentionIntervalMs: 0 });

@@ -302,7 +302,10 @@ class EmbeddedConsumer implements Consumer {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.bus.db.url });
+    const client = new pg.Client({
+      connectionString: this.bus.db.url,
+      application_name: 'beacon-bus-consumer',
+    });
     client.on('error', (err) => this.log.warn({ err }, 'bus consumer connection lost'));
     await client.connect();
     try {

@@ -313,6 +313,7 @@ interface LoadResult {
 function runLoad(
   opts: { port: number; path: string; seconds: number; rate?: number },
   onProgress?: (ok: number) => void,
+  onStart?: () => void,
 ): { pid: number; done: Promise<LoadResult> } {
   const code = `
     import autocannon from 'autocannon';
@@ -341,6 +342,7 @@ function runLoad(
       }) + '\\n');
     });
     inst.on('response', (_c, status) => { if (status >= 200 && status < 300) ok++; });
+    process.stdout.write('STARTED\\n');
     const t = setInterval(() => process.stdout.write('P ' + ok + '\\n'), 1000);
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
@@ -358,7 +360,8 @@ function runLoad(
     const lines = out.split('\n');
     out = lines.pop()!;
     for (const line of lines) {
-      if (line.startsWith('P ')) onProgress?.(Number(line.slice(2)));
+      if (line === 'STARTED') onStart?.();
+      else if (line.startsWith('P ')) onProgress?.(Number(line.slice(2)));
       else if (line.startsWith('RESULT ')) result = JSON.parse(line.slice(7)) as LoadResult;
     }
   });
@@ -486,6 +489,8 @@ interface RunResult {
   drainS: number;
   residual: number;
   cpu: Record<string, number>;
+  /** CPU µs per accepted event, per process group. */
+  cpuPerEvent: Record<string, number>;
 }
 
 /** Events the ingest process acknowledged (its Prometheus counter, incremented right before the 200). */
@@ -536,10 +541,17 @@ async function measuredRun(o: {
 }): Promise<RunResult> {
   const probe = new Probe(`http://127.0.0.1:${o.port}${o.path}`, o.projectId, o.db);
   const samples: Array<{ t: number; backlog: number }> = [];
+  let onStart!: () => void;
+  const started = new Promise<void>((r) => {
+    onStart = r;
+  });
+  // The probe and the clocks start once autocannon runs (its process takes a while to load).
+  const load = runLoad({ port: o.port, path: o.path, seconds: o.seconds, rate: o.rate }, undefined, onStart);
+  await Promise.race([started, load.done]);
   const t0 = performance.now();
   const cpu0 = await cpuSample(o.cpuGroups);
+  const accepted0 = await o.accepted();
   probe.start();
-  const load = runLoad({ port: o.port, path: o.path, seconds: o.seconds, rate: o.rate });
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
@@ -582,6 +594,12 @@ async function measuredRun(o: {
     stored = await storedCount(o.db, o.projectId);
   }
   const drainS = (performance.now() - tEnd) / 1000;
+  // CPU time per accepted event, load and drain included (the issues worker catches up after the
+  // load): unlike events/s, this does not depend on what else runs on the machine.
+  const cpu2 = await cpuSample(o.cpuGroups);
+  const events = Math.max(1, acked - accepted0);
+  const cpuPerEvent: Record<string, number> = {};
+  for (const [k, v] of cpu2) cpuPerEvent[k] = round(((v - (cpu0.get(k) ?? 0)) / events) * 1e6, 0);
   await probe.stop();
   const r: RunResult = {
     load: result,
@@ -597,6 +615,7 @@ async function measuredRun(o: {
     drainS,
     residual: acked - stored,
     cpu,
+    cpuPerEvent,
   };
   log(
     `  ${o.label}: ${result.rps.toFixed(0)} accepted events/s, ingest p50 ${result.p50} ms, p99 ${result.p99} ms ` +
@@ -610,7 +629,12 @@ async function measuredRun(o: {
     `    backlog at end of load ${r.backlogAtEnd} events (max ${r.backlogMax}, trend over the 2nd half ${r.backlogSlope.toFixed(0)} events/s); ` +
       `drained in ${r.drainS.toFixed(1)} s, residual ${r.residual}`,
   );
-  log(`    CPU over the run (100% = one core): ${fmtCpu(r.cpu)}`);
+  log(`    CPU over the load (100% = one core): ${fmtCpu(r.cpu)}`);
+  log(
+    `    CPU per accepted event (load + drain): ${Object.entries(r.cpuPerEvent)
+      .map(([k, v]) => `${k} ${v} µs`)
+      .join(', ')}`,
+  );
   return r;
 }
 
@@ -699,6 +723,7 @@ function pushRun(prefix: string, r: RunResult, targets: { rps?: string; p99?: st
   m(`${prefix}: backlog trend, 2nd half of load`, r.backlogSlope, 'events/s', '~0 (bounded)');
   m(`${prefix}: drain time after load`, r.drainS, 's');
   m(`${prefix}: backlog after drain`, r.residual, 'events', '0');
+  for (const [k, v] of Object.entries(r.cpuPerEvent)) m(`${prefix}: CPU per accepted event, ${k}`, v, 'µs');
 }
 
 const postgresPids = (dataDir: string) => (): number[] => {
@@ -919,19 +944,35 @@ async function kafkaPhase(): Promise<void> {
   log('  loading a bare node:http server with the same bodies…');
   const bare = await startBare();
   let b: LoadResult;
+  let bareUs: number;
   try {
     await warmup(bare.port, p);
+    const c0 = cpuTicks(bare.child.pid!);
     b = await runLoad({ port: bare.port, path: p, seconds: kafkaSeconds }).done;
+    bareUs = (((cpuTicks(bare.child.pid!) - c0) / HZ) * 1e6) / Math.max(1, b.ok);
   } finally {
     await stopChild(bare.child);
   }
-  log(`  bare node:http: ${b.rps.toFixed(0)} requests/s, p50 ${b.p50} ms, p99 ${b.p99} ms`);
+  log(
+    `  bare node:http: ${b.rps.toFixed(0)} requests/s, p50 ${b.p50} ms, p99 ${b.p99} ms, ${bareUs.toFixed(0)} µs CPU per request`,
+  );
   const ratio = run.load.rps / b.rps;
+  const ingestUs = run.cpuPerEvent['ingest,api'] ?? Number.NaN;
   log(`  ratio Beacon (Kafka mode) / bare: ${(ratio * 100).toFixed(1)}%`);
+  log(
+    `  CPU per request, bare / Beacon's ingest process: ${((bareUs / ingestUs) * 100).toFixed(1)}% ` +
+      '(the throughput ratio if the ingest process had a core to itself)',
+  );
   pushRun('Kafka mode @ full speed', run, { e2e: true });
   m('bare node:http requests/s (same bodies, same load)', Math.round(b.rps), 'req/s');
   m('bare node:http p99 latency', b.p99, 'ms');
   m('Kafka mode Beacon / bare node:http', ratio * 100, '%', '>= 50%');
+  m('bare node:http CPU per request', bareUs, 'µs');
+  m(
+    'CPU per request: bare node:http / Beacon ingest process (contention-free proxy of the ratio)',
+    (bareUs / ingestUs) * 100,
+    '%',
+  );
 }
 
 // ------------------------------------------------------------------ main

@@ -71,7 +71,30 @@ function tcpOpen(hostPort: string): Promise<boolean> {
 
 /** Only runs that include the bus suites need a broker: `vitest run some/other/path` skips it. */
 function runNeedsKafka(): boolean {
-  const filters = process.argv.slice(2).filter((a) => !a.startsWith('-') && a !== 'run' && a !== 'watch');
+  const valued = new Set([
+    '-t',
+    '--testNamePattern',
+    '-c',
+    '--config',
+    '-r',
+    '--root',
+    '--dir',
+    '--project',
+    '--reporter',
+    '--shard',
+    '--pool',
+    '--maxWorkers',
+    '--outputFile',
+    '--environment',
+    '--mode',
+  ]);
+  const filters: string[] = [];
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (valued.has(a)) i++;
+    else if (!a.startsWith('-') && a !== 'run' && a !== 'watch' && a !== 'related') filters.push(a);
+  }
   return filters.length === 0 || filters.some((f) => /bus|kafka/i.test(f));
 }
 

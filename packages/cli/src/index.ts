@@ -19,8 +19,18 @@ if (command === 'start' || command === 'migrate') {
     .description('run the Beacon server (all roles, or --roles a,b); see beacon start --help')
     .allowUnknownOption();
   program.command('migrate').description('apply database migrations and exit');
+  // --json and --token may stand anywhere (`beacon projects list --json`): lift them to the front.
+  const argv = process.argv.slice(2);
+  const lifted: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json' || a.startsWith('--token=')) lifted.push(a);
+    else if (a === '--token' && i + 1 < argv.length) lifted.push(a, argv[++i]!);
+    else rest.push(a);
+  }
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync([...lifted, ...rest], { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and version print and exit 0; usage errors were already printed by commander

@@ -18,6 +18,9 @@ export const program = new Command('beacon')
   .option('--json', 'print JSON instead of tables (for scripts)')
   .option('--url <url>', 'server URL (default: from `beacon login`, or BEACON_URL)')
   .option('--token <token>', 'API token (default: from `beacon login`, or BEACON_TOKEN)')
+  // Program options count only before the command, so commands may have their own --url
+  // (`beacon endpoints create --url …`); --json and --token are lifted from anywhere (see index.ts).
+  .enablePositionalOptions()
   .showHelpAfterError('(add --help for usage)')
   .configureOutput({ outputError: (str, write) => write(str) })
   .exitOverride();
@@ -40,8 +43,12 @@ export function print(data: unknown, human: () => string): void {
   process.stdout.write(`${globals().json ? JSON.stringify(data, null, 2) : human()}\n`);
 }
 
-export const items = (data: unknown): Row[] =>
-  Array.isArray(data) ? (data as Row[]) : (((data as { items?: Row[] })?.items ?? []) as Row[]);
+/** The rows of a list answer: a bare array, or the first array field (`items`, `rules`, `alerts`, …). */
+export const items = (data: unknown): Row[] => {
+  if (Array.isArray(data)) return data as Row[];
+  const arr = Object.values((data ?? {}) as Row).find(Array.isArray);
+  return (arr ?? []) as Row[];
+};
 
 export const col = (header: string, key: string | ((r: Row) => unknown)): Column<Row> => ({
   header,

@@ -54,3 +54,26 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
     );
   });
 }
+
+/** A local HTTP receiver on 127.0.0.1 answering every request with `status`. */
+export async function startReceiver(
+  status = 200,
+): Promise<{ url: string; hits: number; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const state = { url: '', hits: 0, close: async () => {} };
+  const server = createServer((req, res) => {
+    state.hits += 1;
+    req.resume();
+    req.on('end', () =>
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'unavailable'),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  state.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+  state.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return state;
+}

@@ -31,7 +31,11 @@ export async function openStorage(config: Config, log: Logger): Promise<Storage>
   let embedded: EmbeddedPostgres | undefined;
   let url: string;
   if (config.database.kind === 'embedded') {
-    embedded = new EmbeddedPostgres(config.dataDir, log.child({ component: 'embedded-pg' }), config.database.port);
+    embedded = new EmbeddedPostgres(
+      config.dataDir,
+      log.child({ component: 'embedded-pg' }),
+      config.database.port,
+    );
     url = await embedded.start();
   } else {
     url = config.database.url;
@@ -70,7 +74,10 @@ export interface Beacon {
  * Wire adapters into roles and start them: storage → migrations → bus → HTTP routes and
  * workers of the enabled roles → listen. `stop()` drains in reverse order.
  */
-export async function startBeacon(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Beacon> {
+export async function startBeacon(
+  config: Config,
+  log: Logger = createLogger(config.logLevel),
+): Promise<Beacon> {
   const started = Date.now();
   const storage = await openStorage(config, log);
   const stack: Array<() => Promise<void>> = [() => storage.close()];
@@ -86,7 +93,12 @@ export async function startBeacon(config: Config, log: Logger = createLogger(con
     const metrics = new Metrics();
     const ctx: AppContext = { config, log, db: storage.db, bus, topics, metrics };
 
-    const app = await createHttpServer({ log, metrics, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy });
+    const app = await createHttpServer({
+      log,
+      metrics,
+      bodyLimit: config.http.bodyLimit,
+      trustProxy: config.http.trustProxy,
+    });
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', roles: config.roles }));
     app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
       const database = await storage.db.ping();
@@ -114,7 +126,13 @@ export async function startBeacon(config: Config, log: Logger = createLogger(con
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     const url = `http://127.0.0.1:${port}`;
-    log.info({ port, roles: config.roles, storage: config.database.kind, bus: bus.kind, ms: Date.now() - started }, 'beacon started');
+    // With a random port (tests) and no public URL given, DSNs and links must name the real port.
+    if (!config.publicUrlExplicit && config.port === 0)
+      config.publicUrl = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
+    log.info(
+      { port, roles: config.roles, storage: config.database.kind, bus: bus.kind, ms: Date.now() - started },
+      'beacon started',
+    );
     let stopping: Promise<void> | undefined;
     return { ctx, app, url, stop: () => (stopping ??= unwind()) };
   } catch (err) {

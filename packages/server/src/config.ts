@@ -109,6 +109,8 @@ export interface Config {
   port: number;
   host: string;
   publicUrl: string;
+  /** False when publicUrl was derived from PORT rather than given as BEACON_PUBLIC_URL. */
+  publicUrlExplicit: boolean;
   dataDir: string;
   roles: RoleName[];
   logLevel: string;
@@ -244,6 +246,7 @@ export function loadConfig(raw: Record<string, string | undefined> = readEnviron
     port: e.PORT,
     host: e.HOST,
     publicUrl: (e.BEACON_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    publicUrlExplicit: e.BEACON_PUBLIC_URL !== undefined,
     dataDir: path.resolve(e.BEACON_DATA_DIR),
     roles: parseRoles(e.BEACON_ROLES),
     logLevel: e.LOG_LEVEL,

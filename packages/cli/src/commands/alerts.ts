@@ -43,9 +43,9 @@ function ruleBody(o: RuleOpts): unknown {
   if (o.file) return parseJson(readFileSync(o.file, 'utf8'), o.file);
   const trigger: Row = { type: o.trigger };
   if (o.trigger === 'level') trigger.level = o.level ?? 'error';
-  if (o.trigger === 'count_threshold') trigger.count = o.threshold;
+  if (o.trigger === 'count_threshold') trigger.threshold = o.threshold;
   if (o.trigger === 'frequency') {
-    trigger.count = o.threshold;
+    trigger.threshold = o.threshold;
     trigger.windowMinutes = o.windowMinutes ?? 5;
   }
   const actions = [
@@ -130,9 +130,9 @@ example(
         table(items(data), [
           col('id', 'id'),
           col('state', 'state'),
-          col('rule', (r) => r.ruleName ?? r.ruleId),
+          col('rule', 'ruleName'),
           col('count', 'count'),
-          col('fired', (r) => r.firedAt ?? r.createdAt),
+          col('last fired', 'lastFiredAt'),
           col('reason', (r) => String(r.reason ?? '').slice(0, 70)),
         ]),
       );

@@ -110,7 +110,7 @@ example(
           col('level', 'level'),
           col('release', 'release'),
           col('environment', 'environment'),
-          col('message', (r) => String(r.message ?? r.title ?? '').slice(0, 60)),
+          col('title', (r) => String(r.title ?? '').slice(0, 60)),
         ]),
       );
     }),

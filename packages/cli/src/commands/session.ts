@@ -8,12 +8,12 @@ example(
   program
     .command('login')
     .description('store the server URL and an API token in your config dir (mode 0600)')
+    .option('--url <url>', 'server URL, e.g. http://localhost:8000')
     .option('--email <email>', 'account email (to create a personal API token)')
     .option('--password <password>', 'account password (or BEACON_PASSWORD; prompted on a terminal)')
     .option('--api-token <token>', 'use an existing personal API token instead of email and password')
-    .action(async (o: { email?: string; password?: string; apiToken?: string }) => {
-      // --url is the global option (it also names the server for every other command).
-      const given = program.opts<{ url?: string }>().url ?? process.env.BEACON_URL;
+    .action(async (o: { url?: string; email?: string; password?: string; apiToken?: string }) => {
+      const given = o.url ?? program.opts<{ url?: string }>().url ?? process.env.BEACON_URL;
       if (!given)
         throw new CliError(
           '--url <server> is required, e.g. beacon login --url http://localhost:8000',

@@ -159,11 +159,12 @@ example(
       const data = await api().get(`/api/v1/endpoints/${o.endpointId}/pings`, { limit: o.limit });
       print(data, () =>
         table(items(data), [
-          col('time', (r) => r.checkedAt ?? r.createdAt ?? r.at),
-          col('ok', (r) => r.ok ?? r.success),
-          col('status', (r) => r.statusCode ?? r.status),
-          col('ms', (r) => r.latencyMs ?? r.totalMs ?? r.durationMs),
-          col('error', (r) => r.errorKind ?? r.error ?? ''),
+          col('checked', 'checkedAt'),
+          col('ok', 'ok'),
+          col('status', 'status'),
+          col('http', 'statusCode'),
+          col('ms', 'latencyMs'),
+          col('error', (r) => r.errorKind ?? ''),
         ]),
       );
     }),

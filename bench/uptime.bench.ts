@@ -24,7 +24,7 @@ const runs = (process.env.UPTIME_BENCH_RUNS ?? '1000@60,10000@60,1000@20').split
   const [n, interval] = r.split('@').map(Number);
   return { n: n!, interval: interval ?? 60 };
 });
-const WARMUP_S = Number(process.env.UPTIME_BENCH_WARMUP_S ?? 10);
+const WARMUP_S = Number(process.env.UPTIME_BENCH_WARMUP_S ?? 20);
 const MEASURE_S = Number(process.env.UPTIME_BENCH_MEASURE_S ?? 75);
 const CLK_TCK = 100; // Linux USER_HZ
 
@@ -96,6 +96,9 @@ async function runSize(n: number, intervalS: number) {
     let out = '';
     child.stdout!.on('data', (d) => {
       if (out.length < 100_000) out += d;
+      // Show the worker's warnings and errors (slow claims, failed recordings) as they happen.
+      for (const line of String(d).split('\n'))
+        if (/"level":(40|50|60)/.test(line)) console.log(`  worker: ${line.slice(0, 300)}`);
     });
     const bootDeadline = Date.now() + 60_000;
     while (!out.includes('"beacon started"')) {
@@ -169,7 +172,8 @@ async function runSize(n: number, intervalS: number) {
     }
     await target.close();
     await db.close();
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    if (process.env.UPTIME_BENCH_KEEP_DB) console.log(`  kept database ${name}`);
+    else await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await admin.end();
   }
 }

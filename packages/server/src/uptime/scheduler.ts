@@ -17,7 +17,10 @@ export interface SchedulerOptions {
   workerId?: string;
   /** Most rows one claim takes. */
   batchSize?: number;
-  /** Claim slots due this far ahead and start each on a timer at its due time. */
+  /**
+   * Claim slots due this far ahead and start each on a timer at its due time: a database that
+   * stalls for less than this delays no check.
+   */
   lookaheadMs?: number;
   /** Pause between claims when nothing more is due. */
   pollMs?: number;
@@ -73,7 +76,7 @@ export class UptimeScheduler implements Worker {
   constructor(opts: SchedulerOptions) {
     this.o = {
       batchSize: 100,
-      lookaheadMs: 1_000,
+      lookaheadMs: 3_000,
       pollMs: 250,
       leaseMarginMs: 2_000,
       flushMs: 50,
@@ -133,13 +136,18 @@ export class UptimeScheduler implements Worker {
     let failures = 0;
     while (this.running) {
       let full = false;
-      // Claimed slots wait on timers; the cap on running checks is applied when they start. A
-      // worker holds at most twice its concurrency, so it never hoards what others could run.
-      const free = 2 * this.o.concurrency - this.inflight;
+      // Claimed slots wait on timers; the cap on running checks applies when they start. A
+      // saturated worker (due checks queued behind the cap) claims nothing more, so the other
+      // workers take the excess: capacity grows with every worker added.
+      const free = this.ready.length > 0 ? 0 : 10 * this.o.concurrency - this.inflight;
       if (free > 0) {
         try {
           const want = Math.min(this.o.batchSize, free);
+          const t0 = Date.now();
           const claimed = await this.claim(want, this.o.lookaheadMs);
+          const took = Date.now() - t0;
+          if (took > this.o.lookaheadMs / 2)
+            this.o.log.warn({ ms: took }, 'slow uptime claim: checks may start late');
           for (const c of claimed) this.schedule(c);
           full = claimed.length === want;
           failures = 0;

@@ -117,9 +117,15 @@ export class AlertEngine {
           if (firing) outcomes.push(await this.fire(q, rule, firing, now));
         }
       }
-      for (const a of acc.values()) {
-        const firing = await this.evaluateCounts(q, a, now);
-        if (firing) outcomes.push(await this.fire(q, a.rule, firing, now));
+      const byRule = new Map<number, Accumulated[]>();
+      for (const a of acc.values()) byRule.set(a.rule.id, [...(byRule.get(a.rule.id) ?? []), a]);
+      for (const list of byRule.values()) {
+        const rule = list[0]!.rule;
+        const firings: Array<Firing | undefined> = [];
+        if (rule.trigger.type === 'frequency' && rule.trigger.metric === 'events')
+          firings.push(...(await this.frequencyEvents(q, list, now)));
+        else for (const a of list) firings.push(await this.evaluateCounts(q, a, now));
+        for (const f of firings) if (f) outcomes.push(await this.fire(q, rule, f, now));
       }
       return outcomes;
     });
@@ -208,6 +214,47 @@ export class AlertEngine {
       case 'uptime':
         return;
     }
+  }
+
+  /**
+   * Frequency (events) for every subject the batch touched of one rule, in two statements: the
+   * window sums before the batch, then one multi-row upsert of the batch's counts.
+   */
+  private async frequencyEvents(
+    q: Queryable,
+    list: Accumulated[],
+    now: Date,
+  ): Promise<Array<Firing | undefined>> {
+    const rule = list[0]!.rule;
+    const t = rule.trigger;
+    if (t.type !== 'frequency') return [];
+    const touched = list.filter((a) => a.n > 0);
+    if (touched.length === 0) return [];
+    const bucket = floorTo(now, 60_000);
+    const from = new Date(bucket.getTime() - (t.windowMinutes - 1) * 60_000);
+    const subjects = touched.map((a) => a.subject);
+    const before = await store.sumEventsBySubject(q, rule.id, subjects, from, bucket);
+    await store.addCounts(
+      q,
+      rule.id,
+      bucket,
+      subjects,
+      touched.map((a) => a.n),
+    );
+    return touched.map((a) => {
+      const b = before.get(a.subject) ?? 0;
+      const after = b + a.n;
+      // Fire on the crossing only: later events while above the threshold change nothing.
+      if (!(b <= t.threshold && after > t.threshold)) return undefined;
+      const reason = `${after} events in ${t.windowMinutes} min (threshold ${t.threshold})`;
+      const title =
+        t.per === 'issue'
+          ? `${after} events in ${t.windowMinutes} min: ${a.u.issue.title}`
+          : `${after} events in ${t.windowMinutes} min in project ${a.u.projectId}`;
+      const f = this.base(rule, a.u, a.subject, reason, title);
+      f.details = { value: after, metric: 'events', windowMinutes: t.windowMinutes, threshold: t.threshold };
+      return f;
+    });
   }
 
   /** Evaluate a counting trigger once for everything the batch added to one rule and subject. */

@@ -132,6 +132,36 @@ export async function addCount(q: Queryable, ruleId: number, subject: string, bu
   );
 }
 
+export async function addCounts(
+  q: Queryable,
+  ruleId: number,
+  bucket: Date,
+  subjects: string[],
+  ns: number[],
+) {
+  await q.query(
+    `INSERT INTO alert_counts (rule_id, subject, bucket, events)
+     SELECT $1, s, $2, n FROM unnest($3::text[], $4::bigint[]) AS x(s, n) ORDER BY s
+     ON CONFLICT (rule_id, subject, bucket) DO UPDATE SET events = alert_counts.events + EXCLUDED.events`,
+    [ruleId, bucket, subjects, ns],
+  );
+}
+
+export async function sumEventsBySubject(
+  q: Queryable,
+  ruleId: number,
+  subjects: string[],
+  from: Date,
+  to: Date,
+) {
+  const rows = await q.query<{ subject: string; n: number }>(
+    `SELECT subject, sum(events)::bigint AS n FROM alert_counts
+     WHERE rule_id = $1 AND subject = ANY($2::text[]) AND bucket >= $3 AND bucket <= $4 GROUP BY subject`,
+    [ruleId, subjects, from, to],
+  );
+  return new Map(rows.map((r) => [r.subject, r.n]));
+}
+
 export async function addUsers(
   q: Queryable,
   ruleId: number,

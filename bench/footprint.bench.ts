@@ -7,7 +7,8 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 const main = path.join(root, 'packages/server/dist/main.js');
-if (!existsSync(main)) execFileSync('npm', ['run', 'build', '-w', '@beacon/server'], { cwd: root, stdio: 'inherit' });
+if (!existsSync(main))
+  execFileSync('npm', ['run', 'build', '-w', '@beacon/server'], { cwd: root, stdio: 'inherit' });
 
 const rssKb = (pid: number): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -15,7 +16,12 @@ const rssKb = (pid: number): number => {
 };
 const childrenOf = (pid: number): number[] => {
   try {
-    return execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(pid)])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -31,7 +37,13 @@ const postgresRssKb = (dataDir: string): number => {
 async function startOnce(dataDir: string, port: number) {
   const t0 = performance.now();
   const child = spawn(process.execPath, [main, 'start'], {
-    env: { ...process.env, BEACON_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      BEACON_DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (;;) {
@@ -65,7 +77,9 @@ try {
   await new Promise((r) => setTimeout(r, 10_000));
   const nodeRss = rssKb(warm.child.pid!) / 1024;
   const pgRss = postgresRssKb(dir) / 1024;
-  console.log(`  beacon process RSS ${nodeRss.toFixed(1)} MB, embedded PostgreSQL RSS ${pgRss.toFixed(1)} MB`);
+  console.log(
+    `  beacon process RSS ${nodeRss.toFixed(1)} MB, embedded PostgreSQL RSS ${pgRss.toFixed(1)} MB`,
+  );
   await stop(warm.child);
   console.log(
     `BENCH_RESULT ${JSON.stringify({

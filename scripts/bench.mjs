@@ -24,7 +24,9 @@ const machine = {
   node: process.version,
   date: new Date().toISOString(),
 };
-console.log(`Beacon benchmarks on ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpu}, Node ${machine.node}`);
+console.log(
+  `Beacon benchmarks on ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpu}, Node ${machine.node}`,
+);
 
 function run(file) {
   return new Promise((resolve) => {
@@ -76,7 +78,9 @@ for (const o of outcomes) {
     continue;
   }
   for (const m of o.result.metrics ?? [])
-    rows.push(`| ${o.result.name} | ${m.label} | ${typeof m.value === 'number' ? Number(m.value.toFixed(2)) : m.value} | ${m.unit ?? ''} | ${m.target ?? ''} |`);
+    rows.push(
+      `| ${o.result.name} | ${m.label} | ${typeof m.value === 'number' ? Number(m.value.toFixed(2)) : m.value} | ${m.unit ?? ''} | ${m.target ?? ''} |`,
+    );
 }
 const md = [
   `Measured ${machine.date.slice(0, 10)} on ${machine.cores} cores, ${machine.memoryGiB} GiB (${machine.cpu}), Node ${machine.node}.`,
@@ -87,6 +91,9 @@ const md = [
 ].join('\n');
 mkdirSync(path.join(root, 'bench-results'), { recursive: true });
 writeFileSync(path.join(root, 'bench-results/latest.md'), `${md}\n`);
-writeFileSync(path.join(root, 'bench-results/latest.json'), `${JSON.stringify({ machine, outcomes }, null, 2)}\n`);
+writeFileSync(
+  path.join(root, 'bench-results/latest.json'),
+  `${JSON.stringify({ machine, outcomes }, null, 2)}\n`,
+);
 console.log(`\n${md}\n\nWritten to bench-results/latest.md and latest.json`);
 process.exit(outcomes.every((o) => o.result) ? 0 : 1);

@@ -265,6 +265,19 @@ describe.runIf(haveChromium && requirePg())('dashboard in Chromium', () => {
     await phone.goto(`${beacon.url}/p/${state.projectId}/issues/${state.issueId}`);
     await phone.locator('.frame.in-app').first().waitFor();
     await shot('13-phone-issue', phone);
+    for (const [name, url, ready] of [
+      ['14-phone-alerts', `/p/${state.projectId}/alerts`, 'New issues to the webhook'],
+      ['15-phone-rule-form', `/p/${state.projectId}/rules/new`, 'New alert rule'],
+      ['16-phone-uptime', `/p/${state.projectId}/uptime`, 'Storefront'],
+      ['17-phone-settings', `/p/${state.projectId}/settings`, 'Create key'],
+    ] as const) {
+      await phone.goto(`${beacon.url}${url}`);
+      await phone.getByText(ready).first().waitFor();
+      expect(
+        await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+      ).toBeLessThanOrEqual(1);
+      await shot(name, phone);
+    }
     await phone.close();
   });
 });

@@ -60,7 +60,8 @@ export function registerWebRoutes(app: HttpApp, ctx: AppContext, distDir = defau
     } catch {
       return undefined;
     }
-    if (decoded.includes('\0')) return undefined;
+    // No NUL bytes and no dot-segments or dotfiles (.vite/manifest.json stays private).
+    if (decoded.includes('\0') || decoded.split('/').some((seg) => seg.startsWith('.'))) return undefined;
     const file = path.resolve(distDir, `.${path.posix.normalize(`/${decoded}`)}`);
     if (!file.startsWith(distDir + path.sep)) return undefined;
     try {

@@ -32,6 +32,8 @@ describe('web: serving the built dashboard', () => {
     writeFileSync(path.join(dist, 'assets', 'index-abc123.js'), 'console.log(1)');
     writeFileSync(path.join(dist, 'favicon.svg'), '<svg/>');
     writeFileSync(path.join(dir.path, 'secret.txt'), 'nope');
+    mkdirSync(path.join(dist, '.vite'));
+    writeFileSync(path.join(dist, '.vite', 'manifest.json'), '{"nope":1}');
     app = await serve(dist, []);
   });
   afterAll(async () => {
@@ -84,7 +86,13 @@ describe('web: serving the built dashboard', () => {
   });
 
   it('does not serve files outside the build folder', async () => {
-    for (const url of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/%00']) {
+    for (const url of [
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+      '/%00',
+      '/.vite/manifest.json',
+    ]) {
       const r = await app.inject({ method: 'GET', url });
       expect(r.body).not.toContain('nope');
     }

@@ -231,17 +231,26 @@ describe.runIf(requirePg())('alerts end to end', () => {
       headers: { 'X-Team': '[redacted]' },
     });
     const { id: _id, projectId: _p, createdAt: _c, updatedAt: _u, ...editable } = got.body;
+    expect(got.body.actions[1]).toEqual({ type: 'slack', url: `${hook.url}/[redacted]` });
     const put = await api('PUT', `/api/v1/rules/${ids.new_issue}`, tokenA, {
       ...editable,
       name: 'new issues',
-      actions: [editable.actions[0]],
+      actions: editable.actions.slice(0, 2),
     });
     expect(put.status).toBe(200);
     expect(put.body.name).toBe('new issues');
+    const badSlack = await api('PUT', `/api/v1/rules/${ids.new_issue}`, tokenA, {
+      ...editable,
+      actions: [{ type: 'slack', url: 'https://elsewhere.test/[redacted]' }],
+    });
+    expect(badSlack.status).toBe(400);
     const test = await api('POST', `/api/v1/rules/${ids.new_issue}/test`, tokenA);
     expect(test.status).toBe(202);
-    expect(test.body.deliveryIds).toHaveLength(1);
-    await waitFor(() => hook.delivered('/new_issue').length === 2, { what: 'the test notification' });
+    expect(test.body.deliveryIds).toHaveLength(2);
+    await waitFor(() => hook.delivered('/new_issue').length === 2 && hook.delivered('/slack').length === 2, {
+      what: 'the test notification',
+    });
+    expect(hook.delivered('/slack')[1]!.json.text).toMatch(/^Test notification/);
     const t = hook.delivered('/new_issue')[1]!;
     expect(t.json.kind).toBe('test');
     expect(t.headers['x-team']).toBe('payments');

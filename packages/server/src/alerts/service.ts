@@ -23,9 +23,20 @@ export function publicRule(r: Rule) {
               ? { headers: Object.fromEntries(Object.keys(a.headers).map((k) => [k, REDACTED])) }
               : {}),
           }
-        : a,
+        : a.type === 'slack'
+          ? { type: a.type, url: redactSlackUrl(a.url) }
+          : a,
     ),
   };
+}
+
+/** Slack incoming-webhook URLs are secrets themselves: show the origin only. */
+export function redactSlackUrl(url: string): string {
+  try {
+    return `${new URL(url).origin}/${REDACTED}`;
+  } catch {
+    return REDACTED;
+  }
 }
 
 /**
@@ -204,11 +215,19 @@ export class AlertsService {
 
 /**
  * On update, a webhook action that omits its secret (or shows a header value as "[redacted]")
- * keeps what the existing action with the same URL had, so GET → edit → PUT does not drop
- * secrets. An empty secret removes it.
+ * keeps what the existing action with the same URL had, and a Slack URL shown redacted keeps the
+ * stored one, so GET → edit → PUT does not drop secrets. An empty secret removes it.
  */
 export function normaliseActions(input: RuleInput, previous: Action[]): RuleInput {
+  // Slack URLs come back redacted: each redacted one maps to the next unused stored URL it stands for.
+  const unusedSlack = previous.filter((x): x is Extract<Action, { type: 'slack' }> => x.type === 'slack');
   const actions = input.actions.map((a): Action => {
+    if (a.type === 'slack') {
+      if (!a.url.endsWith(`/${REDACTED}`)) return a;
+      const i = unusedSlack.findIndex((x) => redactSlackUrl(x.url) === a.url);
+      if (i < 0) throw badRequest(`slack url "${a.url}" is redacted but has no stored value to keep`);
+      return { type: 'slack', url: unusedSlack.splice(i, 1)[0]!.url };
+    }
     if (a.type !== 'webhook') return a;
     const prev = previous.find(
       (x): x is Extract<Action, { type: 'webhook' }> => x.type === 'webhook' && x.url === a.url,

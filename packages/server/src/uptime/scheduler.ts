@@ -77,9 +77,9 @@ export class UptimeScheduler implements Worker {
     this.o = {
       batchSize: 100,
       lookaheadMs: 3_000,
-      pollMs: 250,
+      pollMs: 500,
       leaseMarginMs: 2_000,
-      flushMs: 50,
+      flushMs: 200,
       now: Date.now,
       ...opts,
     };

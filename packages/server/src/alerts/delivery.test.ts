@@ -209,6 +209,46 @@ describe.runIf(requirePg())('alert delivery', () => {
     }
   });
 
+  it('two workers share evaluation and the queue: every notification is sent exactly once', async () => {
+    const second = new AlertsWorker(beacon.ctx, fast);
+    await second.start();
+    try {
+      const rule = await api('POST', `/api/v1/projects/${projectId}/rules`, {
+        name: 'shared',
+        trigger: { type: 'new_issue' },
+        filters: { tags: { route: '/shared' } },
+        actions: [{ type: 'webhook', url: `${hook.url}/shared` }],
+      });
+      expect(rule.status).toBe(201);
+      const updates = Array.from({ length: 30 }, () =>
+        issueUpdate(projectId, issue++, { type: 'created', tags: { route: '/shared' } }),
+      );
+      // Each update twice (a redelivery), spread over several keys so both workers consume.
+      for (const u of [...updates, ...updates])
+        await beacon.ctx.bus.publish(beacon.ctx.topics.issueUpdates, [
+          { key: String(u.issue.id), value: Buffer.from(JSON.stringify(u)) },
+        ]);
+      await waitFor(() => hook.delivered('/shared').length >= 30, { what: '30 notifications' });
+      await waitFor(
+        async () =>
+          (
+            await beacon.ctx.db.query(
+              `SELECT 1 FROM alert_deliveries WHERE rule_id = $1 AND state <> 'delivered'`,
+              [rule.body.id],
+            )
+          ).length === 0,
+        { what: 'the queue to drain' },
+      );
+      const ids = hook.requests
+        .filter((r) => r.path === '/shared')
+        .map((r) => r.headers['x-beacon-delivery']);
+      expect(ids).toHaveLength(30);
+      expect(new Set(ids).size).toBe(30);
+    } finally {
+      await second.stop();
+    }
+  });
+
   describe('crash safety', () => {
     let child: ChildProcess | undefined;
     afterAll(() => {

@@ -192,6 +192,10 @@ describe.runIf(haveChromium && requirePg())('dashboard in Chromium', () => {
     await row.getByText(/Test notification queued/).waitFor();
     await waitFor(() => hookBodies.length > 0, { what: 'the test webhook', timeout: 20_000 });
     await shot('06-rules');
+    await page.getByRole('tab', { name: 'Channels' }).click();
+    await page.getByRole('cell', { name: hookUrl }).waitFor();
+    await shot('06b-channels');
+    await page.getByRole('tab', { name: 'Rules' }).click();
   });
 
   it('shows an alert when a new issue fires the rule, and acknowledges it', async () => {

@@ -85,7 +85,14 @@ export function IssueDetail({ issueId }: { issueId: number }) {
       listOf<EventEnvelope>(await get<unknown>(`/api/v1/issues/${issueId}/events?limit=100`), 'events'),
     [issueId],
   );
-  const [eventIndex, setEventIndex] = useState(0);
+  // The event on screen is remembered by id, so new events arriving live do not shift it.
+  const [selectedEvent, setSelectedEvent] = useState<string>();
+  const found = selectedEvent ? (events.data?.findIndex((e) => e.eventId === selectedEvent) ?? -1) : 0;
+  const eventIndex = Math.max(0, found);
+  const setEventIndex = (next: number | ((x: number) => number)) => {
+    const n = typeof next === 'function' ? next(eventIndex) : next;
+    setSelectedEvent(n === 0 ? undefined : events.data?.[n]?.eventId);
+  };
   const action = useAction();
 
   // Live count and last-seen updates for this issue.

@@ -841,11 +841,18 @@ async function kafkaPhase(): Promise<void> {
   if (!(await portOpen(Number(kPort)))) {
     if (kHost !== '127.0.0.1' && kHost !== 'localhost') throw new Error(`no Kafka on ${brokers}`);
     log('  starting Kafka (scripts/kafka start)…');
-    const r = spawnSync('bash', [path.join(root, 'scripts/kafka'), 'start'], {
-      cwd: root,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    if (r.status !== 0) throw new Error(`scripts/kafka start failed (exit ${r.status})`);
+    const kafkaStart = () =>
+      spawnSync('bash', [path.join(root, 'scripts/kafka'), 'start'], {
+        cwd: root,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      }).status;
+    let status = kafkaStart();
+    if (status !== 0) {
+      log('  retrying scripts/kafka start once in 5 s…');
+      await sleep(5000);
+      status = kafkaStart();
+    }
+    if (status !== 0) throw new Error(`scripts/kafka start failed (exit ${status})`);
     atCleanup('stop Kafka (started by this bench)', () => {
       spawnSync('bash', [path.join(root, 'scripts/kafka'), 'stop'], {
         cwd: root,

@@ -7,6 +7,7 @@ import type { Bus } from '../platform/bus/types.js';
 import { repoRoot, requirePg, startTestBeacon, type TestBeacon, waitFor } from '../test-support/index.js';
 import { Batcher } from './batcher.js';
 import { ingestServiceFor } from './service.js';
+import { deleteExpiredAttachments } from './store.js';
 import { createKey, createProject, readEvents, sentryAuth, type TestProject } from './test-helpers.js';
 
 const fixturesDir = path.resolve(repoRoot, '../shared/fixtures/envelopes');
@@ -98,6 +99,49 @@ describe.runIf(requirePg())('ingest over HTTP', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]!.size).toBe(withText.attachments[0]!.size);
     expect(rows[0]!.data.length).toBe(rows[0]!.size);
+
+    // ...and served by the API: listed, downloadable, never rendered inline.
+    const auth = { authorization: `Bearer ${p.token}` };
+    const base = `${b.url}/api/v1/projects/${p.projectId}/events`;
+    const list = (await (
+      await fetch(`${base}/${withText.eventId}/attachments`, { headers: auth })
+    ).json()) as Array<{
+      id: string;
+      filename: string;
+    }>;
+    expect(list).toEqual([
+      {
+        id: withText.attachments[0]!.id,
+        filename: 'attachment.txt',
+        contentType: 'text/plain',
+        attachmentType: null,
+        size: 13,
+      },
+    ]);
+    const text = await fetch(`${base}/${withText.eventId}/attachments/${list[0]!.id}`, { headers: auth });
+    expect(text.status).toBe(200);
+    expect(await text.text()).toBe('Hello, world!');
+    expect(text.headers.get('content-disposition')).toBe("attachment; filename*=UTF-8''attachment.txt");
+    const html = fixtureEvents.find((e) => e.eventId === 'a8c9114986b5466fa89617fc415cbeba')!;
+    const page = await fetch(`${base}/${html.eventId}/attachments/${html.attachments[0]!.id}`, {
+      headers: auth,
+    });
+    expect(page.headers.get('content-type')).toBe('application/octet-stream');
+    expect(await page.text()).toBe('<html><body><h1>Hello, world!</h1></body></html>');
+    expect((await fetch(`${base}/${withText.eventId}/attachments`)).status).toBe(401);
+  });
+
+  it("expires attachments older than their project's retention", async () => {
+    const old = hex();
+    await b.ctx.db.query(
+      `INSERT INTO ingest_attachments (project_id, event_id, id, filename, size, data, created_at)
+       VALUES ($1, $2, 'old', 'old.txt', 1, '\\x00', now() - interval '91 days')`,
+      [p.projectId, old],
+    );
+    const before = await b.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ingest_attachments');
+    expect(await deleteExpiredAttachments(b.ctx.db)).toBe(1);
+    const after = await b.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ingest_attachments');
+    expect(after[0]!.n).toBe(before[0]!.n - 1);
   });
 
   it('takes the chunked, Content-Type-less, gzip body of @sentry/node, the query key, Authorization: Sentry, and no trailing slash', async () => {

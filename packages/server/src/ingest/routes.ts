@@ -2,9 +2,11 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { authenticate, requireProjectPermission } from '../identity/access.js';
+import { notFound } from '../platform/errors.js';
 import type { HttpApp } from '../platform/http/server.js';
 import { sentryKeyFromRequest } from './auth.js';
 import { ingestServiceFor } from './service.js';
+import { listAttachments, readAttachment } from './store.js';
 
 /**
  * HTTP face of ingest. The Sentry and native routes live in one encapsulated plugin that drops
@@ -126,7 +128,7 @@ const statsResponse = z.object({
   ),
 });
 
-export async function registerIngestStatsRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
+export async function registerIngestApiRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
   app.get(
     '/api/v1/projects/:id/ingest-stats',
     {
@@ -151,4 +153,66 @@ export async function registerIngestStatsRoutes(app: HttpApp, ctx: AppContext): 
       return ingestServiceFor(ctx).stats.read(req.params.id, req.query.hours);
     },
   );
+
+  const attachmentParams = z.object({
+    id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+    eventId: z.string().regex(/^[0-9a-fA-F]{32}$/, { message: 'must be 32 hex characters' }),
+  });
+  app.get(
+    '/api/v1/projects/:id/events/:eventId/attachments',
+    {
+      schema: {
+        tags: ['ingest'],
+        summary: 'Attachments stored with an event',
+        params: attachmentParams,
+        response: {
+          200: z.array(
+            z.object({
+              id: z.string(),
+              filename: z.string(),
+              contentType: z.string().nullable(),
+              attachmentType: z.string().nullable(),
+              size: z.number(),
+            }),
+          ),
+        },
+      },
+    },
+    async (req) => {
+      const principal = await authenticate(ctx, req.headers.authorization);
+      await requireProjectPermission(ctx, principal, req.params.id, 'read');
+      return listAttachments(ctx.db, req.params.id, req.params.eventId.toLowerCase());
+    },
+  );
+  app.get(
+    '/api/v1/projects/:id/events/:eventId/attachments/:attachmentId',
+    {
+      schema: {
+        tags: ['ingest'],
+        summary: 'Download one attachment (always as a download, never rendered inline)',
+        params: attachmentParams.extend({ attachmentId: z.string().regex(/^[0-9a-f]{32}$/) }),
+      },
+    },
+    async (req, reply) => {
+      const principal = await authenticate(ctx, req.headers.authorization);
+      await requireProjectPermission(ctx, principal, req.params.id, 'read');
+      const a = await readAttachment(
+        ctx.db,
+        req.params.id,
+        req.params.eventId.toLowerCase(),
+        req.params.attachmentId,
+      );
+      if (!a) throw notFound('attachment');
+      // Uploaded content is untrusted: never let a browser render it on Beacon's origin.
+      const type =
+        a.contentType && SAFE_TYPES.test(a.contentType) ? a.contentType : 'application/octet-stream';
+      reply.header('content-type', type);
+      reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(a.filename)}`);
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('content-security-policy', "sandbox; default-src 'none'");
+      return reply.send(a.data);
+    },
+  );
 }
+
+const SAFE_TYPES = /^(image\/(png|jpeg|gif|webp)|text\/plain|application\/json)(;.*)?$/i;

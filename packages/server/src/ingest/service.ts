@@ -12,7 +12,7 @@ import { nativeBodySchema, normalizeNativeEvent } from './native.js';
 import { isObj, normalizeEventId, normalizeSentryEvent } from './normalize.js';
 import { Quotas, sentryRateLimitHeader } from './quotas.js';
 import { IngestStats } from './stats.js';
-import { type AttachmentRow, insertAttachments } from './store.js';
+import { type AttachmentRow, deleteExpiredAttachments, insertAttachments } from './store.js';
 
 /**
  * The ingest pipeline, transport-free: authenticate the key, undo compression within limits,
@@ -71,6 +71,7 @@ export class IngestService {
   readonly batcher: Batcher;
   private readonly maxQueued: number;
   private queued = 0;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: AppContext,
@@ -112,9 +113,19 @@ export class IngestService {
 
   start(): void {
     this.stats.start();
+    const sweep = async () => {
+      try {
+        while ((await deleteExpiredAttachments(this.ctx.db)) === 1000);
+      } catch (err) {
+        this.ctx.log.warn({ err }, 'expiring attachments failed');
+      }
+    };
+    this.sweeper = setInterval(sweep, 3600_000);
+    this.sweeper.unref();
   }
 
   async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
     await this.batcher.drain();
     await this.stats.stop();
   }

@@ -121,3 +121,19 @@ export async function readTotals(db: Queryable, projectId: number): Promise<Omit
     [projectId],
   );
 }
+
+/** Remove attachments older than their project's retention (projects.retention_days). */
+export async function deleteExpiredAttachments(db: Queryable, limit = 1000): Promise<number> {
+  const rows = await db.query<{ n: number }>(
+    `WITH doomed AS (
+       SELECT a.project_id, a.event_id, a.id FROM ingest_attachments a JOIN projects p ON p.id = a.project_id
+        WHERE a.created_at < now() - make_interval(days => p.retention_days)
+        LIMIT $1)
+     , gone AS (
+       DELETE FROM ingest_attachments a USING doomed d
+        WHERE a.project_id = d.project_id AND a.event_id = d.event_id AND a.id = d.id RETURNING 1)
+     SELECT count(*)::int AS n FROM gone`,
+    [limit],
+  );
+  return rows[0]?.n ?? 0;
+}

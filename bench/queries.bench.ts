@@ -209,12 +209,15 @@ async function generate(db: Db): Promise<{
               ('browser', (ARRAY['Chrome', 'Firefox', 'Safari', 'Edge', 'Opera'])[1 + (i.id + 1) % 5], 2),
               ('region', (ARRAY['eu', 'us', 'ap'])[1 + i.id % 3], 1),
               ('server_name', 'web-' || (i.id % 20), 1)
-            ) AS t(key, value, share)`,
+            ) AS t(key, value, share)
+      WHERE i.project_id = $1`,
+    [projectId],
   );
   await db.query(
     `INSERT INTO issue_hourly (issue_id, hour, count)
      SELECT i.id, date_trunc('hour', now()) - h * interval '1 hour', 1 + (i.id * h) % 7
-       FROM issues i, generate_series(0, 23) h WHERE i.id % 3 = 0`,
+       FROM issues i, generate_series(0, 23) h WHERE i.id % 3 = 0 AND i.project_id = $1`,
+    [projectId],
   );
   say('analyze');
   // A small statistics sample: the plans only need row counts and the skew, not fine histograms.

@@ -402,6 +402,11 @@ describe.runIf(requirePg())('issues API and worker', () => {
     expect((await call(b, 'DELETE', `/api/v1/issues/${two}`, owner.token)).status).toBe(204);
     expect((await call(b, 'GET', `/api/v1/issues/${two}`, owner.token)).status).toBe(404);
     expect((await call(b, 'GET', `/api/v1/events/${events[0].eventId}`, owner.token)).status).toBe(404);
+    for (const table of ['issue_tags', 'issue_hourly', 'issue_users', 'issue_fingerprints'])
+      expect([
+        table,
+        await b.ctx.db.query(`SELECT 1 FROM ${table} WHERE issue_id = ANY($1)`, [[two, three]]),
+      ]).toEqual([table, []]);
   });
 
   it('answers 404 to another organization and 403 to a viewer who tries to change anything', async () => {

@@ -272,6 +272,11 @@ export class IssueProcessor {
         })),
       );
       const fresh = prepared.filter((p) => inserted.has(p.key));
+      // An issue created here whose every event turned out to be stored already (a redelivery
+      // after a rule change) would stay empty: remove it.
+      const used = new Set(fresh.map(issueOf));
+      const empty = [...createdIds].filter((id) => !used.has(id));
+      if (empty.length > 0) await store.deleteIssues(q, empty);
       if (fresh.length === 0) return { inserted: 0, updates: [] };
 
       // 3. aggregate per issue in memory
@@ -287,6 +292,10 @@ export class IssueProcessor {
       }
       const ids = [...agg.keys()].sort((a, b) => a - b);
       const locked = await store.lockIssues(q, ids);
+      if (locked.size !== ids.length) {
+        // Merged away or deleted between the fingerprint lookup and now: redo with fresh lookups.
+        throw Object.assign(new Error('an issue of this batch disappeared'), { code: '23503' });
+      }
 
       // releases: record new ones; their first sight decides "resolved in next release" regressions
       const releasePairs: Array<{ projectId: number; version: string }> = [];

@@ -444,8 +444,16 @@ export async function relayOutbox(
 export async function deleteIssues(q: Queryable, ids: number[]): Promise<void> {
   if (ids.length === 0) return;
   await q.query('DELETE FROM events WHERE issue_id = ANY($1::bigint[])', [ids]);
-  // Fingerprints, tags, hourly counts and users go with the issue (ON DELETE CASCADE).
+  await deleteCounters(q, ids);
+  // Fingerprints go with the issue (ON DELETE CASCADE).
   await q.query('DELETE FROM issues WHERE id = ANY($1::bigint[])', [ids]);
+}
+
+/** Tag, hourly and user rows of issues (no foreign keys there: they are the worker's hot path). */
+async function deleteCounters(q: Queryable, ids: number[]): Promise<void> {
+  await q.query('DELETE FROM issue_tags WHERE issue_id = ANY($1::bigint[])', [ids]);
+  await q.query('DELETE FROM issue_hourly WHERE issue_id = ANY($1::bigint[])', [ids]);
+  await q.query('DELETE FROM issue_users WHERE issue_id = ANY($1::bigint[])', [ids]);
 }
 
 // ---------------------------------------------------------------- API reads
@@ -678,7 +686,11 @@ export async function setStatus(
   c: StatusChange,
 ): Promise<number[]> {
   const rows = await q.query<{ id: number }>(
-    `UPDATE issues SET
+    `WITH locked AS (
+       -- Lock in id order, as the worker does: concurrent bulk changes and batches never deadlock.
+       SELECT id FROM issues WHERE project_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE
+     )
+     UPDATE issues SET
         status = $3,
         resolved_at = CASE WHEN $3 = 'resolved' THEN now() END,
         resolved_by = CASE WHEN $3 = 'resolved' THEN $4::bigint END,
@@ -688,7 +700,7 @@ export async function setStatus(
         ignore_count = CASE WHEN $3 = 'ignored' THEN $7::bigint END,
         ignore_count_base = CASE WHEN $3 = 'ignored' THEN event_count END,
         updated_at = now()
-      WHERE project_id = $1 AND id = ANY($2::bigint[])
+      WHERE id IN (SELECT id FROM locked)
       RETURNING id`,
     [
       projectId,
@@ -756,6 +768,7 @@ export async function mergeIssues(
       WHERE t.id = $1`,
     [target, others],
   );
+  await deleteCounters(q, others);
   await q.query('DELETE FROM issues WHERE id = ANY($1::bigint[])', [others]);
   return others.length;
 }

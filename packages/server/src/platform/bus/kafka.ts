@@ -135,7 +135,10 @@ export class KafkaBus implements Bus {
     const replicationFactor =
       this.opts.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length || 1);
     const created = await admin
-      .createTopics({ topics: [{ topic, numPartitions: this.opts.partitions, replicationFactor }] })
+      .createTopics({
+        topics: [{ topic, numPartitions: this.opts.partitions, replicationFactor }],
+        waitForLeaders: false,
+      })
       .catch((err: { type?: string }) => {
         if (err.type === 'TOPIC_ALREADY_EXISTS') return false;
         throw err;

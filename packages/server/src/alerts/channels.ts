@@ -6,7 +6,7 @@ import { guardedLookup, TargetDeniedError, validateTargetUrl } from './targets.j
 
 /** What a delivery sends: the notification content, rendered per channel. */
 export interface NotificationPayload {
-  kind: 'alert' | 'test' | 'monitor_event';
+  kind: 'alert' | 'test' | 'monitor_event' | 'digest';
   /** One-line summary, used as Slack text and email subject. */
   title: string;
   /** Plain-text body lines. */

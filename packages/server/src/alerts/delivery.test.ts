@@ -249,6 +249,50 @@ describe.runIf(requirePg())('alert delivery', () => {
     }
   });
 
+  it('a digest rule batches its alerts into one message per period', async () => {
+    const rule = await api('POST', `/api/v1/projects/${projectId}/rules`, {
+      name: 'digest',
+      trigger: { type: 'new_issue' },
+      filters: { tags: { route: '/digest' } },
+      actions: [{ type: 'webhook', url: `${hook.url}/digest` }],
+      digestMinutes: 15,
+    });
+    expect(rule.status).toBe(201);
+    expect(rule.body.digestMinutes).toBe(15);
+    const publish = async (n: number) => {
+      const updates = Array.from({ length: n }, () =>
+        issueUpdate(projectId, issue++, { type: 'created', tags: { route: '/digest' } }),
+      );
+      await beacon.ctx.bus.publish(
+        beacon.ctx.topics.issueUpdates,
+        updates.map((u) => ({ key: String(projectId), value: Buffer.from(JSON.stringify(u)) })),
+      );
+    };
+    const digests = () =>
+      beacon.ctx.db.query<{ id: number; state: string; n: number }>(
+        `SELECT id, state, jsonb_array_length(payload->'data'->'items')::int AS n FROM alert_deliveries
+         WHERE rule_id = $1 ORDER BY id`,
+        [rule.body.id],
+      );
+    await publish(3);
+    await waitFor(async () => (await digests())[0]?.n === 3, { what: 'three alerts in one digest' });
+    expect(await digests()).toMatchObject([{ state: 'pending', n: 3 }]);
+    expect(hook.requests.filter((r) => r.path === '/digest')).toHaveLength(0);
+    // Let the period end now instead of in 15 minutes.
+    await beacon.ctx.db.query(`UPDATE alert_deliveries SET next_attempt_at = now() WHERE rule_id = $1`, [
+      rule.body.id,
+    ]);
+    await waitFor(() => hook.delivered('/digest').length === 1, { what: 'the digest' });
+    const body = hook.delivered('/digest')[0]!.json as { kind: string; title: string; items: unknown[] };
+    expect(body.kind).toBe('digest');
+    expect(body.title).toBe('3 alerts from rule "digest"');
+    expect(body.items).toHaveLength(3);
+    // The next alert starts a new digest.
+    await publish(1);
+    await waitFor(async () => (await digests()).length === 2, { what: 'a second digest' });
+    expect(await digests()).toMatchObject([{ state: 'delivered' }, { state: 'pending', n: 1 }]);
+  });
+
   describe('crash safety', () => {
     let child: ChildProcess | undefined;
     afterAll(() => {

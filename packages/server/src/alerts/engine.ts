@@ -363,6 +363,25 @@ export class AlertEngine {
   }
 
   private async enqueue(q: Queryable, rule: Rule, alert: store.AlertRow, f: Firing, prefix: string) {
+    if (rule.digestMinutes > 0) {
+      for (const a of rule.actions)
+        await store.addToDigest(q, {
+          projectId: rule.projectId,
+          ruleId: rule.id,
+          ruleName: rule.name,
+          target: a as Target,
+          digestMinutes: rule.digestMinutes,
+          item: {
+            alertId: alert.id,
+            title: f.title,
+            reason: f.reason,
+            count: alert.count,
+            at: alert.last_fired_at.toISOString(),
+            url: f.url,
+          },
+        });
+      return;
+    }
     const payload: NotificationPayload = {
       kind: 'alert',
       title: `${prefix}${f.title}`,

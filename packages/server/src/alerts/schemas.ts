@@ -159,6 +159,8 @@ export const ruleBodySchema = z
     filters: filtersSchema.default({}),
     actions: z.array(actionSchema).min(1).max(20),
     cooldownMinutes: z.number().int().min(0).max(10_080).default(60),
+    /** 0: notify at once. Otherwise the rule's notifications are batched into one message per this many minutes. */
+    digestMinutes: z.number().int().min(0).max(1440).default(0),
     enabled: z.boolean().default(true),
   })
   .strict();
@@ -172,6 +174,7 @@ export interface Rule {
   filters: Filters;
   actions: Action[];
   cooldownMinutes: number;
+  digestMinutes: number;
   enabled: boolean;
   createdAt: string;
   updatedAt: string;
@@ -204,6 +207,7 @@ export const ruleOut = z.object({
   /** Webhook secrets and custom header values read "[redacted]". */
   actions: z.array(json),
   cooldownMinutes: z.number(),
+  digestMinutes: z.number(),
   enabled: z.boolean(),
   createdAt: iso,
   updatedAt: iso,

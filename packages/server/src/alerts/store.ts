@@ -14,6 +14,7 @@ interface RuleRow {
   filters: Filters;
   actions: Action[];
   cooldown_minutes: number;
+  digest_minutes: number;
   enabled: boolean;
   created_at: Date;
   updated_at: Date;
@@ -28,6 +29,7 @@ const toRule = (r: RuleRow): Rule => ({
   filters: r.filters,
   actions: r.actions,
   cooldownMinutes: r.cooldown_minutes,
+  digestMinutes: r.digest_minutes,
   enabled: r.enabled,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
@@ -35,8 +37,9 @@ const toRule = (r: RuleRow): Rule => ({
 
 export async function insertRule(q: Queryable, projectId: number, input: RuleInput, userId: number | null) {
   const [row] = await q.query<RuleRow>(
-    `INSERT INTO alert_rules (project_id, name, trigger, filters, actions, cooldown_minutes, enabled, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+    `INSERT INTO alert_rules (project_id, name, trigger, filters, actions, cooldown_minutes, enabled, created_by,
+       digest_minutes)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
     [
       projectId,
       input.name,
@@ -46,6 +49,7 @@ export async function insertRule(q: Queryable, projectId: number, input: RuleInp
       input.cooldownMinutes,
       input.enabled,
       userId,
+      input.digestMinutes,
     ],
   );
   return toRule(row!);
@@ -54,7 +58,7 @@ export async function insertRule(q: Queryable, projectId: number, input: RuleInp
 export async function updateRule(q: Queryable, id: number, input: RuleInput) {
   const [row] = await q.query<RuleRow>(
     `UPDATE alert_rules SET name = $2, trigger = $3, filters = $4, actions = $5, cooldown_minutes = $6,
-       enabled = $7, updated_at = now() WHERE id = $1 RETURNING *`,
+       enabled = $7, digest_minutes = $8, updated_at = now() WHERE id = $1 RETURNING *`,
     [
       id,
       input.name,
@@ -63,6 +67,7 @@ export async function updateRule(q: Queryable, id: number, input: RuleInput) {
       JSON.stringify(input.actions),
       input.cooldownMinutes,
       input.enabled,
+      input.digestMinutes,
     ],
   );
   return row ? toRule(row) : undefined;
@@ -463,7 +468,7 @@ export interface NewDelivery {
   projectId: number | null;
   alertId: number | null;
   ruleId: number | null;
-  kind: 'alert' | 'test' | 'uptime_webhook';
+  kind: 'alert' | 'test' | 'uptime_webhook' | 'digest';
   target: Target;
   payload: NotificationPayload;
 }
@@ -487,6 +492,65 @@ export async function enqueueDeliveries(q: Queryable, ds: NewDelivery[]): Promis
   );
   await q.query(`SELECT pg_notify($1, '')`, [DELIVERY_CHANNEL]);
   return rows.map((r) => r.id);
+}
+
+export interface DigestItem {
+  alertId: number;
+  title: string;
+  reason: string;
+  count: number;
+  at: string;
+  url?: string;
+}
+
+/**
+ * Add an alert to the rule's open digest for this target (created on first use, sent
+ * `digestMinutes` later). A digest being sent is no longer open: the next item starts a new one.
+ */
+export async function addToDigest(
+  q: Queryable,
+  d: {
+    projectId: number;
+    ruleId: number;
+    ruleName: string;
+    target: Target;
+    digestMinutes: number;
+    item: DigestItem;
+  },
+) {
+  const [open] = await q.query<{ id: number; payload: NotificationPayload }>(
+    `SELECT id, payload FROM alert_deliveries
+     WHERE rule_id = $1 AND kind = 'digest' AND state = 'pending' AND attempts = 0 AND target = $2::jsonb
+     ORDER BY id LIMIT 1 FOR UPDATE`,
+    [d.ruleId, JSON.stringify(d.target)],
+  );
+  const items = [...(((open?.payload.data.items as DigestItem[] | undefined) ?? []) as DigestItem[]), d.item];
+  const payload: NotificationPayload = {
+    kind: 'digest',
+    title: `${items.length} alert${items.length === 1 ? '' : 's'} from rule "${d.ruleName}"`,
+    lines: items.slice(-50).map((i) => `${i.title} (${i.reason}${i.count > 1 ? `, ${i.count}×` : ''})`),
+    data: { rule: { id: d.ruleId, name: d.ruleName }, projectId: d.projectId, items },
+  };
+  if (open) {
+    await q.query('UPDATE alert_deliveries SET payload = $2, updated_at = now() WHERE id = $1', [
+      open.id,
+      JSON.stringify(payload),
+    ]);
+    return open.id;
+  }
+  const [row] = await q.query<{ id: number }>(
+    `INSERT INTO alert_deliveries (project_id, rule_id, kind, channel, target, payload, next_attempt_at)
+     VALUES ($1, $2, 'digest', $3, $4, $5, now() + make_interval(mins => $6)) RETURNING id`,
+    [
+      d.projectId,
+      d.ruleId,
+      d.target.type,
+      JSON.stringify(d.target),
+      JSON.stringify(payload),
+      d.digestMinutes,
+    ],
+  );
+  return row!.id;
 }
 
 export interface DeliveryRow {

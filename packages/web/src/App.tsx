@@ -221,18 +221,31 @@ function Header({ state, liveState }: { state: AppState; liveState: LiveState })
           </svg>
           <span>Beacon</span>
         </Link>
-        {orgs.length > 1 && (
-          <label className="switcher">
-            <span className="sr-only">Organization</span>
-            <select value={org?.id ?? ''} onChange={(e) => state.selectOrg(Number(e.target.value))}>
-              {orgs.map((o) => (
-                <option key={o.id} value={o.id}>
-                  {o.name}
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
+        <label className="switcher">
+          <span className="sr-only">Organization</span>
+          <select
+            value={org?.id ?? ''}
+            onChange={async (e) => {
+              if (e.target.value !== 'new') return state.selectOrg(Number(e.target.value));
+              const name = prompt('Name of the new organization')?.trim();
+              if (!name) return;
+              try {
+                const created = await post<Org>('/api/v1/orgs', { name });
+                await state.reloadProjects();
+                state.selectOrg(created.id);
+              } catch (err) {
+                alert((err as Error).message);
+              }
+            }}
+          >
+            {orgs.map((o) => (
+              <option key={o.id} value={o.id}>
+                {o.name}
+              </option>
+            ))}
+            <option value="new">+ New organization…</option>
+          </select>
+        </label>
         <label className="switcher">
           <span className="sr-only">Project</span>
           <select

@@ -522,6 +522,7 @@ function Channels({ rules, pid }: { rules: Rule[]; pid: number }) {
       listOf<Record<string, unknown>>(await get<unknown>(`/api/v1/projects/${pid}/deliveries`), 'deliveries'),
     [pid],
   );
+  const action = useAction();
   return (
     <div className="stack-lg">
       {channels.size === 0 ? (
@@ -553,6 +554,7 @@ function Channels({ rules, pid }: { rules: Rule[]; pid: number }) {
       {deliveries.data && deliveries.data.length > 0 && (
         <section>
           <h2>Recent deliveries</h2>
+          <FormError error={action.error} />
           <table className="table">
             <thead>
               <tr>
@@ -560,6 +562,10 @@ function Channels({ rules, pid }: { rules: Rule[]; pid: number }) {
                 <th>State</th>
                 <th className="num">Attempts</th>
                 <th className="hide-sm">Last error</th>
+                <th className="hide-sm">Created</th>
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -570,7 +576,27 @@ function Channels({ rules, pid }: { rules: Rule[]; pid: number }) {
                     <Badge kind={String(d.state)}>{String(d.state)}</Badge>
                   </td>
                   <td className="num">{String(d.attempts ?? '')}</td>
-                  <td className="hide-sm small">{String(d.lastError ?? '')}</td>
+                  <td className="hide-sm small break">{String(d.lastError ?? '')}</td>
+                  <td className="hide-sm">
+                    <Time iso={typeof d.createdAt === 'string' ? d.createdAt : null} />
+                  </td>
+                  <td className="actions">
+                    {d.state === 'dead' && (
+                      <button
+                        type="button"
+                        className="btn small"
+                        disabled={action.busy}
+                        onClick={() =>
+                          action.run(async () => {
+                            await post(`/api/v1/deliveries/${String(d.id)}/replay`, {});
+                            deliveries.reload();
+                          })
+                        }
+                      >
+                        Replay
+                      </button>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -126,6 +126,9 @@ describe.runIf(requirePg())('alert delivery', () => {
       channel: 'webhook',
     });
     expect(hook.delivered('/down')).toHaveLength(0);
+    const metrics = await beacon.ctx.metrics.registry.metrics();
+    expect(metrics).toMatch(/beacon_alerts_deliveries_queued\{state="dead"\} 1\n/);
+    expect(metrics).toMatch(/beacon_alerts_deliveries_total\{channel="webhook",result="dead"\} 1\n/);
 
     healthy = true;
     const replay = await api('POST', `/api/v1/deliveries/${id}/replay`);

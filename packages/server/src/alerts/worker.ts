@@ -1,3 +1,4 @@
+import { Gauge } from 'prom-client';
 import type { AppContext, Worker } from '../context.js';
 import { issueUpdateSchema, monitorEventSchema } from '../events/updates.js';
 import type { ConsumedMessage, Consumer } from '../platform/bus/types.js';
@@ -69,6 +70,26 @@ export class AlertsWorker implements Worker {
       'channel',
       'result',
     ]);
+    if (!m.registry.getSingleMetric('beacon_alerts_deliveries_queued')) {
+      // Read at scrape time: the queue is shared by every alert worker, so any one can report it.
+      new Gauge({
+        name: 'beacon_alerts_deliveries_queued',
+        help: 'Deliveries in the queue by state (pending, delivering, dead)',
+        labelNames: ['state'],
+        registers: [m.registry],
+        async collect() {
+          const rows = await ctx.db
+            .query<{ state: string; n: number }>(
+              `SELECT state, count(*)::int AS n FROM alert_deliveries
+               WHERE state IN ('pending', 'delivering', 'dead') GROUP BY state`,
+            )
+            .catch(() => []);
+          this.reset();
+          for (const st of ['pending', 'delivering', 'dead'])
+            this.set({ state: st }, rows.find((r) => r.state === st)?.n ?? 0);
+        },
+      });
+    }
     this.engine = new AlertEngine(ctx.db, {
       publicUrl: ctx.config.publicUrl,
       onOutcome: (trigger, outcome) => fired.inc({ trigger, outcome }),

@@ -119,13 +119,17 @@ export class IssueProcessor {
     const events: Array<{ e: InternalEvent; raw: string }> = [];
     let invalid = 0;
     for (const m of messages) {
-      const raw = m.value.toString('utf8');
+      let raw = m.value.toString('utf8');
       let event: InternalEvent | undefined;
       let problem = 'not JSON';
       try {
         // PostgreSQL text cannot hold NUL: drop it from every string before it reaches a column.
-        const value = JSON.parse(raw) as unknown;
-        const parsed = internalEventSchema.safeParse(raw.includes('\\u0000') ? stripNul(value) : value);
+        let value = JSON.parse(raw) as unknown;
+        if (raw.includes('\\u0000')) {
+          value = stripNul(value);
+          raw = JSON.stringify(value);
+        }
+        const parsed = internalEventSchema.safeParse(value);
         if (!parsed.success) {
           const first = parsed.error.issues[0];
           problem = first ? `${first.path.join('.')}: ${first.message}` : 'invalid';

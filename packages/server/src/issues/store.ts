@@ -194,33 +194,34 @@ export interface EventRow {
   payload: string;
 }
 
-/** Insert events idempotently; returns the keys (`projectId:eventId`) actually inserted. */
+const q1 = (v: string | null) => (v === null ? 'null' : JSON.stringify(v));
+
+/**
+ * Insert events idempotently; returns the keys (`projectId:eventId`) actually inserted.
+ * The rows travel as one JSON document with each payload embedded verbatim (it is JSON already):
+ * node-postgres' array literal encoding escapes every character of every payload, which cost
+ * more than the insert itself.
+ */
 export async function insertEvents(q: Queryable, events: EventRow[]): Promise<Set<string>> {
   if (events.length === 0) return new Set();
-  const rows = await q.query<{ k: string }>(
+  const rows = events.map(
+    (e) =>
+      `{"p":${e.projectId},"e":"${e.eventId}","r":"${e.receivedAt.toISOString()}","i":${e.issueId},` +
+      `"t":"${e.timestamp.toISOString()}","l":${q1(e.level)},"rel":${q1(e.release)},"env":${q1(e.environment)},` +
+      `"u":${q1(e.userKey)},"ti":${q1(e.title)},"pl":${e.payload}}`,
+  );
+  const inserted = await q.query<{ k: string }>(
     `INSERT INTO events (project_id, event_id, received_at, issue_id, timestamp, level, release,
                          environment, user_key, title, payload)
-     SELECT p, e, r, i, t, l, rel, env, u, ti, pl::json
-       FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::bigint[], $5::timestamptz[], $6::text[],
-                   $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
-            AS x(p, e, r, i, t, l, rel, env, u, ti, pl)
+     SELECT p, e, r, i, t, l, rel, env, u, ti, pl
+       FROM json_to_recordset($1::json)
+            AS x(p bigint, e uuid, r timestamptz, i bigint, t timestamptz, l text, rel text, env text, u text,
+                 ti text, pl json)
      ON CONFLICT DO NOTHING
      RETURNING project_id || ':' || replace(event_id::text, '-', '') AS k`,
-    [
-      events.map((e) => e.projectId),
-      events.map((e) => e.eventId),
-      events.map((e) => e.receivedAt),
-      events.map((e) => e.issueId),
-      events.map((e) => e.timestamp),
-      events.map((e) => e.level),
-      events.map((e) => e.release),
-      events.map((e) => e.environment),
-      events.map((e) => e.userKey),
-      events.map((e) => e.title),
-      events.map((e) => e.payload),
-    ],
+    [`[${rows.join(',')}]`],
   );
-  return new Set(rows.map((r) => r.k));
+  return new Set(inserted.map((r) => r.k));
 }
 
 export interface LockedIssue {
@@ -407,10 +408,14 @@ export async function insertOutbox(
   rows: Array<{ updateId: string; projectId: number; payload: string }>,
 ): Promise<void> {
   if (rows.length === 0) return;
+  // Payloads are JSON: embedded verbatim in one JSON document (see insertEvents).
   await q.query(
     `INSERT INTO issue_outbox (update_id, project_id, payload)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) ON CONFLICT (update_id) DO NOTHING`,
-    [rows.map((r) => r.updateId), rows.map((r) => r.projectId), rows.map((r) => r.payload)],
+     SELECT u, p, pl::text FROM json_to_recordset($1::json) AS x(u text, p bigint, pl json)
+     ON CONFLICT (update_id) DO NOTHING`,
+    [
+      `[${rows.map((r) => `{"u":${JSON.stringify(r.updateId)},"p":${r.projectId},"pl":${r.payload}}`).join(',')}]`,
+    ],
   );
 }
 

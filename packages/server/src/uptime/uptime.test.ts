@@ -6,6 +6,7 @@ import { requirePg, startTestBeacon, type TestBeacon, waitFor } from '../test-su
 import { OutboxRelay, relayOutbox } from './outbox.js';
 import { UptimeScheduler } from './scheduler.js';
 import { startTestTarget, type TestTarget } from './test-target.js';
+import { aggregateWindows } from './windows.js';
 
 type Json = Record<string, any>;
 
@@ -204,6 +205,19 @@ describe.runIf(requirePg())('uptime monitoring', () => {
       incident: null,
     });
     expect(status.endpoints[0].availability24h).toBeCloseTo(3 / 7, 10);
+
+    // The windows of these pings, through the API.
+    const range = { from: clock - 3_600_000, to: clock + 600_000 };
+    await aggregateWindows(beacon.ctx.db, { range });
+    const windows = (
+      await api(
+        'GET',
+        `/api/v1/endpoints/${endpoint.id}/windows?from=${range.from}&to=${new Date(range.to).toISOString()}`,
+        owner,
+      )
+    ).body as Json[];
+    expect(windows.reduce((n, w) => n + w.checks, 0)).toBe(7);
+    expect(windows.reduce((n, w) => n + w.failures, 0)).toBe(4);
     await api('PATCH', `/api/v1/endpoints/${endpoint.id}`, owner, { enabled: false });
   });
 

@@ -528,7 +528,7 @@ function FrameRow({ frame: f, defaultOpen }: { frame: Frame; defaultOpen: boolea
       {f.function && (
         <>
           {' in '}
-          <span className="frame-fn">{f.function}</span>
+          <span className="frame-fn">{f.function === '?' ? '(anonymous)' : f.function}</span>
         </>
       )}
       {f.lineno !== undefined && (

@@ -118,7 +118,11 @@ export class AlertEngine {
         }
       }
       const byRule = new Map<number, Accumulated[]>();
-      for (const a of acc.values()) byRule.set(a.rule.id, [...(byRule.get(a.rule.id) ?? []), a]);
+      for (const a of acc.values()) {
+        const list = byRule.get(a.rule.id);
+        if (list) list.push(a);
+        else byRule.set(a.rule.id, [a]);
+      }
       for (const list of byRule.values()) {
         const rule = list[0]!.rule;
         const firings: Array<Firing | undefined> = [];

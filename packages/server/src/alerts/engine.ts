@@ -75,7 +75,7 @@ export class AlertEngine {
   ) {}
 
   private issueUrl(projectId: number, issueId: number) {
-    return `${this.opts.publicUrl}/projects/${projectId}/issues/${issueId}`;
+    return `${this.opts.publicUrl}/p/${projectId}/issues/${issueId}`;
   }
 
   /** Evaluate one issue update. Returns the outcomes (for tests and logs). */

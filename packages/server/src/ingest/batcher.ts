@@ -79,9 +79,13 @@ export class Batcher {
       )
       .finally(() => {
         this.inFlight--;
-        // What accumulated while we were writing goes out now (no extra linger).
-        if (this.queue.length > 0) this.flush();
-        else if (this.inFlight === 0) for (const fn of this.idle) fn();
+        if (this.queued >= this.opts.maxBatch) this.flush();
+        else if (this.queue.length > 0) {
+          // Linger once more before writing what accumulated: the clients this write just
+          // answered are about to send their next events, and catching them in the same batch
+          // doubles the batch size when throughput is bound by the write's latency.
+          this.timer ??= setTimeout(() => this.flush(), this.opts.lingerMs);
+        } else if (this.inFlight === 0) for (const fn of this.idle) fn();
       });
   }
 

@@ -38,6 +38,7 @@ describe.runIf(requirePg())('uptime role wired into beacon start', () => {
         },
         body: JSON.stringify(body),
       });
+      // biome-ignore lint/suspicious/noExplicitAny: JSON bodies in tests
       return (await res.json()) as Record<string, any>;
     };
     const { accessToken } = await post('/api/v1/auth/signup', null, {

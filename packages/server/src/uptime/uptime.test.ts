@@ -8,6 +8,7 @@ import { UptimeScheduler } from './scheduler.js';
 import { startTestTarget, type TestTarget } from './test-target.js';
 import { aggregateWindows } from './windows.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON bodies in tests
 type Json = Record<string, any>;
 
 describe.runIf(requirePg())('uptime monitoring', () => {
@@ -30,6 +31,7 @@ describe.runIf(requirePg())('uptime monitoring', () => {
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
+    // biome-ignore lint/suspicious/noExplicitAny: JSON bodies in tests
     return { status: res.status, body: (text ? JSON.parse(text) : null) as any };
   }
 

@@ -25,7 +25,7 @@ const runs = (process.env.UPTIME_BENCH_RUNS ?? '1000@60,10000@60,1000@20').split
   return { n: n!, interval: interval ?? 60 };
 });
 const WARMUP_S = Number(process.env.UPTIME_BENCH_WARMUP_S ?? 20);
-const MEASURE_S = Number(process.env.UPTIME_BENCH_MEASURE_S ?? 75);
+const MEASURE_S = Number(process.env.UPTIME_BENCH_MEASURE_S ?? 60);
 const CLK_TCK = 100; // Linux USER_HZ
 
 const cpuTicks = (pid: number): number => {

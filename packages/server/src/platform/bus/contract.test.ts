@@ -196,6 +196,31 @@ export function busContract(
       expect([...g2].sort()).toEqual([...sent].sort());
     });
 
+    it("starts a new group at the end of the topic with startAt: 'latest'", async () => {
+      const topic = newTopic('latest');
+      await bus.publish(
+        topic,
+        ['old-1', 'old-2'].map((id) => msg(id)),
+      );
+      const got: string[] = [];
+      const c = await bus.consume({
+        topic,
+        group: `${topic}-g`,
+        startAt: 'latest',
+        ephemeral: true,
+        handler: async (b) => {
+          got.push(...ids(b));
+        },
+      });
+      consumers.push(c);
+      await bus.publish(
+        topic,
+        ['new-1', 'new-2'].map((id) => msg(id)),
+      );
+      await waitFor(() => got.length >= 2, { what: 'the new messages' });
+      expect(got).toEqual(['new-1', 'new-2']);
+    });
+
     it('redelivers uncommitted messages after a consumer restart, never committed ones', async () => {
       const topic = newTopic('restart');
       await bus.ensureTopics([topic]);

@@ -294,6 +294,28 @@ describe.runIf(requirePg())('embedded bus (PostgreSQL specifics)', () => {
       return (await count()) === 0;
     });
     expect(await count()).toBe(0);
+
+    // An ephemeral group (per-process, e.g. live fan-out) never holds rows back, and is gone
+    // once its consumer stops.
+    const live = await trimmer.consume({
+      topic,
+      group: 'live-1234',
+      ephemeral: true,
+      startAt: 'latest',
+      handler: async () => {
+        throw new Error('never done (expected by the test)');
+      },
+    });
+    await trimmer.publish(topic, [{ key: 'k', value: Buffer.from('late') }]);
+    await waitFor(
+      async () => {
+        await trimmer.trim();
+        return (await count()) === 0;
+      },
+      { what: 'trimmed despite the ephemeral group' },
+    );
+    await live.stop();
+    expect(await db.query("SELECT 1 FROM bus_groups WHERE name = 'live-1234'")).toEqual([]);
     await trimmer.close();
   });
 });

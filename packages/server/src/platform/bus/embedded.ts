@@ -150,9 +150,10 @@ export class EmbeddedBus implements Bus {
     if (this.closed) throw new Error('bus is closed');
     const t = await this.topic(options.topic);
     const g = await this.db.one<{ id: number }>(
-      `INSERT INTO bus_groups (name, topic_id) VALUES ($1, $2)
-       ON CONFLICT (name, topic_id) DO UPDATE SET last_seen_at = now() RETURNING id`,
-      [options.group, t.id],
+      `INSERT INTO bus_groups (name, topic_id, ephemeral) VALUES ($1, $2, $3)
+       ON CONFLICT (name, topic_id) DO UPDATE SET last_seen_at = now(), ephemeral = EXCLUDED.ephemeral
+       RETURNING id`,
+      [options.group, t.id, options.ephemeral === true],
     );
     await this.listenOnce();
     const consumer = new EmbeddedConsumer(this, options, t, g!.id, () => this.consumers.delete(consumer));
@@ -183,7 +184,7 @@ export class EmbeddedBus implements Bus {
         `WITH lim AS (
            SELECT h.topic_id, h.partition, min(coalesce(o.next_offset, 0)) AS upto
            FROM bus_heads h
-           JOIN bus_groups g ON g.topic_id = h.topic_id
+           JOIN bus_groups g ON g.topic_id = h.topic_id AND NOT g.ephemeral
              AND g.last_seen_at > now() - greatest($1::int, 168) * interval '1 hour'
            LEFT JOIN bus_offsets o ON o.group_id = g.id AND o.partition = h.partition
            GROUP BY h.topic_id, h.partition
@@ -195,6 +196,8 @@ export class EmbeddedBus implements Bus {
         [this.opts.retentionHours],
       );
     });
+    // Ephemeral groups of processes that died without stopping their consumers.
+    await this.db.query(`DELETE FROM bus_groups WHERE ephemeral AND last_seen_at < now() - interval '1 day'`);
     if (rows.length > 0) this.opts.log.info({ deleted: rows.length }, 'bus retention trimmed the log');
     return rows.length;
   }
@@ -271,8 +274,15 @@ class EmbeddedConsumer implements Consumer {
     this.rebalanceMs = bus.opts.rebalanceMs ?? 2_000;
   }
 
+  /** Connect and claim a first share of partitions, so `consume()` resolves as a member. */
   async start(): Promise<void> {
     await this.connect();
+    try {
+      await this.rebalance();
+    } catch (err) {
+      await this.disconnect();
+      throw err;
+    }
     this.loop = this.run();
   }
 
@@ -335,6 +345,10 @@ class EmbeddedConsumer implements Consumer {
       }
     }
     await this.disconnect(true);
+    if (this.options.ephemeral)
+      await this.bus.db
+        .query('DELETE FROM bus_groups WHERE id = $1 AND ephemeral', [this.groupId])
+        .catch((err) => this.log.warn({ err }, 'could not drop an ephemeral consumer group'));
     this.onStopped();
   }
 
@@ -398,6 +412,19 @@ class EmbeddedConsumer implements Consumer {
           [this.groupId, got],
         );
         const committed = new Map(offs.rows.map((r) => [r.partition, Number(r.next_offset)]));
+        const fresh = got.filter((p) => !committed.has(p));
+        if (fresh.length > 0 && this.options.startAt === 'latest') {
+          // Start at the partition's head and commit it, so the start survives a rebalance.
+          const heads = await client.query<{ partition: number; next_offset: number }>(
+            `INSERT INTO bus_offsets (group_id, partition, next_offset)
+             SELECT $1, h.partition, h.next_offset FROM bus_heads h
+             WHERE h.topic_id = $2 AND h.partition = ANY($3::int[])
+             ON CONFLICT (group_id, partition) DO NOTHING
+             RETURNING partition, next_offset`,
+            [this.groupId, this.topic.id, fresh],
+          );
+          for (const r of heads.rows) committed.set(r.partition, Number(r.next_offset));
+        }
         for (const p of got) this.owned.set(p, { next: committed.get(p) ?? 0, failures: 0, retryAt: 0 });
         changed = true;
       }

@@ -102,7 +102,8 @@ export class KafkaBus implements Bus {
     return this.producer;
   }
 
-  private getAdmin(): Promise<Admin> {
+  /** The shared admin client (connected lazily). */
+  getAdmin(): Promise<Admin> {
     if (!this.admin) {
       const admin = this.kafka.admin();
       const p = admin.connect().then(() => admin);
@@ -174,6 +175,16 @@ export class KafkaBus implements Bus {
     if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
   }
 
+  /** Forget an ephemeral consumer group's offsets (best effort). */
+  async dropGroup(group: string): Promise<void> {
+    try {
+      const admin = await this.getAdmin();
+      await admin.deleteGroups([group]);
+    } catch (err) {
+      this.opts.log.debug({ err, group }, 'could not delete an ephemeral Kafka consumer group');
+    }
+  }
+
   /** Concurrent publishes to one topic go out as one produce request (see PublishCoalescer). */
   publish(topic: string, messages: BusMessage[]): Promise<void> {
     return this.coalescer.publish(topic, messages);
@@ -224,7 +235,7 @@ class KafkaConsumer implements Consumer {
   private stopping?: Promise<void>;
 
   constructor(
-    bus: KafkaBus,
+    private readonly bus: KafkaBus,
     private readonly options: ConsumeOptions,
     private readonly onStopped: () => void,
   ) {
@@ -254,8 +265,12 @@ class KafkaConsumer implements Consumer {
   }
 
   async start(): Promise<void> {
+    if (this.options.startAt === 'latest') await this.commitLatestForNewGroup();
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
+    await this.consumer.subscribe({
+      topics: [this.options.topic],
+      fromBeginning: this.options.startAt !== 'latest',
+    });
     const maxBatch = this.options.maxBatch ?? 100;
     await this.consumer.run({
       autoCommit: false,
@@ -319,6 +334,29 @@ class KafkaConsumer implements Consumer {
     });
   }
 
+  /**
+   * 'latest' means "from when consume() was called": commit the partitions' current ends for a
+   * group that has no offsets yet (it is empty, so the admin API may), instead of leaving the
+   * reset to the first fetch, which could come after messages published meanwhile.
+   */
+  private async commitLatestForNewGroup(): Promise<void> {
+    const { topic, group } = this.options;
+    try {
+      const admin = await this.bus.getAdmin();
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      const missing = (committed?.partitions ?? []).filter((p) => Number(p.offset) < 0);
+      if (missing.length === 0) return;
+      const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]));
+      await admin.setOffsets({
+        groupId: group,
+        topic,
+        partitions: missing.map((p) => ({ partition: p.partition, offset: ends.get(p.partition) ?? '0' })),
+      });
+    } catch (err) {
+      this.log.warn({ err }, "could not pin startAt 'latest' offsets; the first fetch will reset to latest");
+    }
+  }
+
   pause(): void {
     this.consumer.pause([{ topic: this.options.topic }]);
   }
@@ -331,6 +369,7 @@ class KafkaConsumer implements Consumer {
     this.stopping ??= (async () => {
       await this.consumer.stop().catch((err) => this.log.warn({ err }, 'Kafka consumer stop failed'));
       await this.consumer.disconnect().catch(() => {});
+      if (this.options.ephemeral) await this.bus.dropGroup(this.options.group);
       this.onStopped();
     })();
     return this.stopping;

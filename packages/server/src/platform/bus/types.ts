@@ -25,6 +25,17 @@ export interface ConsumeOptions {
   /** Largest batch handed to the handler. */
   maxBatch?: number;
   /**
+   * Where a group with no committed offsets starts: 'earliest' (default: the oldest retained
+   * message) or 'latest' (only what is published after it joined; the start is committed at once,
+   * so a rebalance does not skip ahead again).
+   */
+  startAt?: 'earliest' | 'latest';
+  /**
+   * A group that lives only as long as this consumer (e.g. per-process live fan-out): it never
+   * holds back the embedded log's retention, and its offsets are dropped when it stops.
+   */
+  ephemeral?: boolean;
+  /**
    * Called with a batch from one partition. When it resolves, the batch's offsets are committed.
    * When it throws, nothing is committed and the batch is redelivered after a back-off.
    */

@@ -26,7 +26,7 @@ import { Metrics } from '../packages/server/src/platform/metrics.js';
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const ISSUES = Number(process.env.BENCH_ISSUES ?? 10_000);
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 100);
-const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 20_000);
+const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 5_000);
 const DAYS = 7;
 /** Which servers to measure: "embedded,external" (default); BENCH_KEEP_DB=1 keeps the external database. */
 const TARGETS = (process.env.BENCH_TARGETS ?? 'embedded,external').split(',');

@@ -211,8 +211,15 @@ describe.runIf(requirePg())('issues API and worker', () => {
     });
   });
 
-  it('counts a redelivered event once', async () => {
+  it('counts a redelivered event once and skips unparseable messages without blocking the partition', async () => {
     const e = internalEvent(project.id, { message: `idempotent ${randomBytes(3).toString('hex')}` });
+    await b.ctx.bus.publish(b.ctx.topics.events, [
+      { key: String(project.id), value: Buffer.from('{not json') },
+      {
+        key: String(project.id),
+        value: Buffer.from(JSON.stringify({ eventId: 'nope', projectId: project.id })),
+      },
+    ]);
     await publish([e, e]);
     await publish([e]);
     const found = await waitFor(
@@ -227,6 +234,9 @@ describe.runIf(requirePg())('issues API and worker', () => {
     await waitFor(async () => (await issues('?query=marker')).items.length === 1, { what: 'marker' });
     const again = await call(b, 'GET', `/api/v1/issues/${found.id}`, owner.token);
     expect(again.body.count).toBe(1);
+    const metrics = await b.ctx.metrics.registry.getSingleMetricAsString('beacon_issues_events_total');
+    expect(metrics).toMatch(/beacon_issues_events_total\{result="invalid"\} 2/);
+    expect(metrics).toMatch(/beacon_issues_events_total\{result="duplicate"\} 2/);
   });
 
   it('filters, sorts, searches and paginates the issue list', async () => {

@@ -158,6 +158,7 @@ export class IssueProcessor {
     const prepared: Prepared[] = [];
     const seen = new Set<string>();
     let skipped = 0;
+    let inBatchDuplicates = 0;
     for (const { e, raw } of events) {
       const project = projects.get(e.projectId);
       if (!project) {
@@ -172,11 +173,16 @@ export class IssueProcessor {
         continue;
       }
       const key = `${e.projectId}:${e.eventId}`;
-      if (seen.has(key)) continue; // same event twice in one batch: the first one counts
+      if (seen.has(key)) {
+        inBatchDuplicates++; // same event twice in one batch: the first one counts
+        continue;
+      }
       seen.add(key);
       prepared.push({ n, grouping: computeGrouping(n, project.rules), raw, key });
     }
-    if (prepared.length === 0) return { inserted: 0, duplicates: 0, invalid, skipped, updates: [] };
+    if (inBatchDuplicates > 0) counters?.events('duplicate', inBatchDuplicates);
+    if (prepared.length === 0)
+      return { inserted: 0, duplicates: inBatchDuplicates, invalid, skipped, updates: [] };
     const skippedBefore = skipped;
     await this.ensurePartitions(prepared.map((p) => store.dayOf(p.n.receivedAt)));
 
@@ -218,7 +224,13 @@ export class IssueProcessor {
     const duplicates = prepared.length - result.inserted - (skipped - skippedBefore);
     counters?.events('inserted', result.inserted);
     if (duplicates > 0) counters?.events('duplicate', duplicates);
-    return { inserted: result.inserted, duplicates, invalid, skipped, updates: result.updates };
+    return {
+      inserted: result.inserted,
+      duplicates: duplicates + inBatchDuplicates,
+      invalid,
+      skipped,
+      updates: result.updates,
+    };
   }
 
   private async write(prepared: Prepared[]): Promise<{ inserted: number; updates: IssueUpdate[] }> {

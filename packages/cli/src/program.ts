@@ -94,3 +94,23 @@ export async function ask(question: string, hidden = false): Promise<string> {
   if (hidden) process.stdout.write('\n');
   return answer.trim();
 }
+
+/** `<parent> delete <id>`: DELETE `${collection}/<id>` and say so. */
+export function deleteCommand(
+  parent: Command,
+  noun: string,
+  collection: string,
+  description: string,
+  exampleId = 1,
+) {
+  return example(
+    parent
+      .command('delete <id>')
+      .description(description)
+      .action(async (id: string) => {
+        await api().delete(`${collection}/${int('id')(id)}`);
+        print({ deleted: Number(id) }, () => `Deleted ${noun} ${id}.`);
+      }),
+    `beacon ${parent.name()} delete ${exampleId}`,
+  );
+}

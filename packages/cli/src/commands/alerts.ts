@@ -4,6 +4,7 @@ import { record, table } from '../output.js';
 import {
   api,
   col,
+  deleteCommand,
   example,
   int,
   items,
@@ -105,16 +106,7 @@ example(
   'beacon rules list --project 1',
 );
 
-example(
-  rules
-    .command('delete <id>')
-    .description('delete a rule')
-    .action(async (id: string) => {
-      await api().delete(`/api/v1/rules/${int('id')(id)}`);
-      print({ deleted: Number(id) }, () => `Deleted rule ${id}.`);
-    }),
-  'beacon rules delete 7',
-);
+deleteCommand(rules, 'rule', '/api/v1/rules', 'delete a rule', 7);
 
 const alerts = program.command('alerts').description('see and acknowledge alerts');
 

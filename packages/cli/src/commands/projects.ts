@@ -2,6 +2,7 @@ import { record, table } from '../output.js';
 import {
   api,
   col,
+  deleteCommand,
   example,
   int,
   items,
@@ -65,16 +66,7 @@ example(
   'beacon projects get 1',
 );
 
-example(
-  projects
-    .command('delete <id>')
-    .description('delete a project and its data')
-    .action(async (id: string) => {
-      await api().delete(`/api/v1/projects/${int('id')(id)}`);
-      print({ deleted: Number(id) }, () => `Deleted project ${id}.`);
-    }),
-  'beacon projects delete 3',
-);
+deleteCommand(projects, 'project', '/api/v1/projects', 'delete a project and its data', 3);
 
 const keys = program.command('keys').description("manage a project's DSN keys");
 const keyCols = [

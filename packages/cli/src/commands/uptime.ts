@@ -1,6 +1,6 @@
 import { CliError, exitCodes } from '../api.js';
 import { record, table } from '../output.js';
-import { api, bool, col, example, int, items, print, program, type Row } from '../program.js';
+import { api, bool, col, deleteCommand, example, int, items, print, program, type Row } from '../program.js';
 
 // The seed's monitoring commands, exactly: services, endpoints, pings, incidents, webhooks.
 
@@ -59,16 +59,7 @@ example(
     }),
   'beacon services update 1 --name payments-eu',
 );
-example(
-  services
-    .command('delete <id>')
-    .description('delete a service and its endpoints')
-    .action(async (id: string) => {
-      await api().delete(`/api/v1/services/${int('id')(id)}`);
-      print({ deleted: Number(id) }, () => `Deleted service ${id}.`);
-    }),
-  'beacon services delete 1',
-);
+deleteCommand(services, 'service', '/api/v1/services', 'delete a service and its endpoints', 1);
 
 const endpoints = program.command('endpoints').description('manage checked endpoints');
 const endpointCols = [
@@ -137,16 +128,7 @@ example(
     }),
   'beacon endpoints update 3 --enabled=false',
 );
-example(
-  endpoints
-    .command('delete <id>')
-    .description('delete an endpoint')
-    .action(async (id: string) => {
-      await api().delete(`/api/v1/endpoints/${int('id')(id)}`);
-      print({ deleted: Number(id) }, () => `Deleted endpoint ${id}.`);
-    }),
-  'beacon endpoints delete 3',
-);
+deleteCommand(endpoints, 'endpoint', '/api/v1/endpoints', 'delete an endpoint', 3);
 
 const pings = program.command('pings').description('see check results');
 example(
@@ -253,13 +235,4 @@ example(
     }),
   'beacon webhooks list',
 );
-example(
-  webhooks
-    .command('delete <id>')
-    .description('delete a webhook')
-    .action(async (id: string) => {
-      await api().delete(`/api/v1/webhooks/${int('id')(id)}`);
-      print({ deleted: Number(id) }, () => `Deleted webhook ${id}.`);
-    }),
-  'beacon webhooks delete 2',
-);
+deleteCommand(webhooks, 'webhook', '/api/v1/webhooks', 'delete a webhook', 2);

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -82,6 +83,52 @@ describe('checker', () => {
       ok: false,
       errorKind: 'status',
     });
+  });
+
+  it('sends URL credentials as Basic auth and keeps credentials from another origin on a redirect', async () => {
+    // Two origins (ports): `first` redirects to `second`; each answers with the Authorization it got.
+    const seen: Array<{ port: number; auth?: string; cookie?: string }> = [];
+    const listen = async (handler: http.RequestListener) => {
+      const server = http.createServer(handler);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return { server, port: (server.address() as AddressInfo).port };
+    };
+    const second = await listen((req, res) => {
+      seen.push({ port: second.port, auth: req.headers.authorization, cookie: req.headers.cookie });
+      res.end('ok');
+    });
+    const first = await listen((req, res) => {
+      seen.push({ port: first.port, auth: req.headers.authorization, cookie: req.headers.cookie });
+      if (req.url === '/same') res.writeHead(302, { location: '/end' }).end();
+      else if (req.url === '/other')
+        res.writeHead(302, { location: `http://127.0.0.1:${second.port}/` }).end();
+      else res.end('ok');
+    });
+    try {
+      const basic = `Basic ${Buffer.from('ops:s3cr t').toString('base64')}`;
+      expect(await checker.check(spec(`http://ops:s3cr%20t@127.0.0.1:${first.port}/same`))).toMatchObject({
+        ok: true,
+        redirects: 1,
+      });
+      expect(seen).toEqual([
+        { port: first.port, auth: basic, cookie: undefined },
+        { port: first.port, auth: basic, cookie: undefined },
+      ]);
+      seen.length = 0;
+      const withHeaders = spec(`http://127.0.0.1:${first.port}/other`, {
+        headers: { Authorization: 'Bearer t0ken', Cookie: 'sid=1' },
+      });
+      expect(await checker.check(withHeaders)).toMatchObject({ ok: true, redirects: 1 });
+      expect(seen).toEqual([
+        { port: first.port, auth: 'Bearer t0ken', cookie: 'sid=1' },
+        { port: second.port, auth: undefined, cookie: undefined },
+      ]);
+    } finally {
+      for (const s of [first.server, second.server]) {
+        s.closeAllConnections();
+        s.close();
+      }
+    }
   });
 
   it('captures TLS certificate expiry and classifies an untrusted certificate as tls', async () => {

@@ -126,6 +126,35 @@ export function classifyError(err: unknown): { kind: ErrorKind; message: string 
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
+/** Headers that carry credentials: never forwarded to another origin on a redirect (as browsers do). */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+/**
+ * The request for a URL: undici ignores `user:password@` in a URL, so it becomes Basic auth (unless
+ * an Authorization header is set) and leaves the URL. `from` is the previous hop of a redirect: a
+ * hop to another origin drops the credential headers.
+ */
+export function requestFor(
+  url: string,
+  headers: Record<string, string>,
+  from?: string,
+): { url: string; headers: Record<string, string> } {
+  const u = new URL(url);
+  let h = headers;
+  if (from !== undefined && new URL(from).origin !== u.origin)
+    h = Object.fromEntries(Object.entries(h).filter(([k]) => !CREDENTIAL_HEADERS.has(k.toLowerCase())));
+  if (u.username || u.password) {
+    if (!Object.keys(h).some((k) => k.toLowerCase() === 'authorization')) {
+      const user = decodeURIComponent(u.username);
+      const pass = decodeURIComponent(u.password);
+      h = { ...h, authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` };
+    }
+    u.username = '';
+    u.password = '';
+  }
+  return { url: u.toString(), headers: h };
+}
+
 /**
  * HTTP(S) checks over undici keep-alive pools. One Checker (one Agent) per worker process: a
  * connection to a monitored origin is reused across its checks, so a check costs one request
@@ -192,7 +221,7 @@ export class Checker {
       redirects,
     });
     try {
-      let url = spec.url;
+      let { url, headers } = requestFor(spec.url, { 'user-agent': this.userAgent, ...spec.headers });
       let method = spec.method.toUpperCase();
       let body = spec.body;
       for (;;) {
@@ -202,7 +231,7 @@ export class Checker {
         try {
           pending = request(url, {
             method: method as 'GET',
-            headers: { 'user-agent': this.userAgent, ...spec.headers },
+            headers,
             body: body ?? undefined,
             dispatcher: this.agent,
             signal: ac.signal,
@@ -224,7 +253,11 @@ export class Checker {
           if (redirects >= this.maxRedirects)
             return fail('status', `too many redirects (more than ${this.maxRedirects})`);
           redirects++;
-          url = new URL(Array.isArray(location) ? location[0]! : location, url).toString();
+          ({ url, headers } = requestFor(
+            new URL(Array.isArray(location) ? location[0]! : location, url).toString(),
+            headers,
+            url,
+          ));
           if (
             res.statusCode === 303 ||
             ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')

@@ -1,12 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppContext } from '../context.js';
 import type { InternalEvent } from '../events/schema.js';
 import type { ConsumedMessage } from '../platform/bus/types.js';
+import { topicNames } from '../platform/bus/types.js';
 import { Db } from '../platform/db/db.js';
 import { migrate } from '../platform/db/migrate.js';
 import { createLogger } from '../platform/logger.js';
+import { Metrics } from '../platform/metrics.js';
 import { createTestDatabase, requirePg, type TestDatabase } from '../test-support/index.js';
 import { IssueProcessor } from './processor.js';
 import * as store from './store.js';
+import { createIssuesWorker } from './worker.js';
 
 const log = createLogger('silent');
 let offset = 0;
@@ -246,5 +250,32 @@ describe.runIf(requirePg())('issue processor', () => {
       [projectId],
     );
     expect(c!.n).toBeGreaterThan(5);
+  });
+
+  it('applies retention in the worker: old partitions dropped, shorter project retention deleted, counters kept', async () => {
+    await db.query('UPDATE projects SET retention_days = 1 WHERE id = $1', [otherProject]);
+    p.invalidateProjects();
+    const r = await p.processBatch([
+      msg(ev(otherProject, { exceptions: [{ type: 'OldError', value: 'x' }] })),
+    ]);
+    const issueId = r.updates[0]!.issue.id;
+    const threeDaysAgo = new Date(Date.now() - 3 * 86_400_000);
+    const veryOld = new Date(Date.now() - 95 * 86_400_000);
+    await p.ensurePartitions([store.dayOf(threeDaysAgo), store.dayOf(veryOld)]);
+    await db.query('UPDATE events SET received_at = $2 WHERE issue_id = $1', [issueId, threeDaysAgo]);
+    const ctx = { db, log, metrics: new Metrics(), topics: topicNames('beacon.') } as unknown as AppContext;
+    const result = await createIssuesWorker(ctx, { maintenanceIntervalMs: 0 }).maintain();
+    expect(result.droppedPartitions).toEqual([`events_p${store.dayOf(veryOld).replaceAll('-', '')}`]);
+    expect(result.deletedEvents).toBe(1);
+    expect(await db.query('SELECT 1 FROM events WHERE issue_id = $1', [issueId])).toEqual([]);
+    expect(await db.one('SELECT event_count FROM issues WHERE id = $1', [issueId])).toEqual({
+      event_count: 1,
+    });
+    // Today's and the next days' partitions exist.
+    const names = await store.listPartitionNames(db);
+    for (let i = 0; i <= 3; i++)
+      expect(names).toContain(
+        `events_p${store.dayOf(new Date(Date.now() + i * 86_400_000)).replaceAll('-', '')}`,
+      );
   });
 });

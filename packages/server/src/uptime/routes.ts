@@ -8,11 +8,15 @@ import * as svc from './service.js';
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const params = z.object({ id });
 const bearer = [{ bearer: [] }];
-const name = z.string().trim().min(1).max(200);
-const httpUrl = z
-  .string()
+/** Text stored in PostgreSQL, which cannot hold NUL (it would fail the insert with a 500). */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => !v.includes('\0'), 'must not contain NUL characters');
+const name = text(200).trim().min(1);
+const httpUrl = text(2048)
   .trim()
-  .max(2048)
   .refine((v) => {
     try {
       return ['http:', 'https:'].includes(new URL(v).protocol);
@@ -20,15 +24,42 @@ const httpUrl = z
       return false;
     }
   }, 'must be an http(s) URL');
-/** A time as ISO 8601 or milliseconds since the epoch. */
+/** Year 9999, the last instant both JavaScript dates and PostgreSQL timestamps agree on. */
+const MAX_TIME = 253_402_300_799_999;
+/** A time as ISO 8601 or milliseconds since the epoch (1970 to 9999). */
 const time = z.union([z.number(), z.string()]).transform((v, c) => {
   const t = typeof v === 'number' || /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(t)) {
-    c.addIssue({ code: 'custom', message: 'must be an ISO 8601 time or epoch milliseconds' });
+  if (!Number.isFinite(t) || t < 0 || t > MAX_TIME) {
+    c.addIssue({ code: 'custom', message: 'must be an ISO 8601 time or epoch milliseconds (1970 to 9999)' });
     return z.NEVER;
   }
-  return t;
+  return Math.trunc(t);
 });
+/** RFC 9110 token: what undici accepts as a header name. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Headers undici sets itself and refuses from the caller, or that would break the request framing. */
+const RESERVED_HEADERS = new Set([
+  'connection',
+  'content-length',
+  'expect',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+]);
+const headers = z
+  .record(
+    z
+      .string()
+      .max(256)
+      .regex(HEADER_NAME, 'header names are HTTP tokens (letters, digits, -)')
+      .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), 'this header is set by the checker'),
+    // Tab and visible characters only: CR/LF would split the request, NUL cannot be stored.
+    z
+      .string()
+      .max(8192)
+      .regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'header values are Latin-1 text without control characters'),
+  )
+  .refine((h) => Object.keys(h).length <= 50, 'at most 50 headers');
 
 const serviceOut = z.object({
   id: z.number(),
@@ -49,15 +80,15 @@ const endpointFields = {
     .string()
     .transform((m) => m.toUpperCase())
     .pipe(z.enum(methods)),
-  headers: z.record(z.string().max(256), z.string().max(8192)),
-  body: z.string().max(65_536).nullable(),
+  headers,
+  body: text(65_536).nullable(),
   interval: z.number().int().min(10, 'interval is in seconds, 10 at least').max(86_400),
   timeout: z.number().int().min(100, 'timeout is in milliseconds, 100 at least').max(120_000),
   expectedStatus: z
     .union([status, z.array(status).min(1).max(50)])
     .nullable()
     .transform((v) => (v == null ? null : Array.isArray(v) ? v : [v])),
-  keyword: z.string().min(1).max(1000).nullable(),
+  keyword: text(1000).min(1).nullable(),
   degradedAfterMs: z.number().int().min(1).max(120_000).nullable(),
   failureThreshold: z.number().int().min(1).max(100),
   recoveryThreshold: z.number().int().min(1).max(100),
@@ -203,7 +234,7 @@ export function registerUptimeRoutes(app: HttpApp, ctx: AppContext): void {
         security: bearer,
         body: z.object({
           name,
-          description: z.string().max(2000).nullable().optional(),
+          description: text(2000).nullable().optional(),
           projectId: id.nullable().optional(),
           orgId: id.optional(),
         }),
@@ -236,7 +267,7 @@ export function registerUptimeRoutes(app: HttpApp, ctx: AppContext): void {
       params,
       body: z.object({
         name: name.optional(),
-        description: z.string().max(2000).nullable().optional(),
+        description: text(2000).nullable().optional(),
         projectId: id.nullable().optional(),
       }),
       response: { 200: serviceOut },
@@ -407,7 +438,7 @@ export function registerUptimeRoutes(app: HttpApp, ctx: AppContext): void {
         body: z.object({
           serviceId: id.optional(),
           endpointId: id.optional(),
-          title: z.string().max(500).optional(),
+          title: text(500).optional(),
           startsAt: time,
           endsAt: time,
         }),
@@ -456,7 +487,7 @@ export function registerUptimeRoutes(app: HttpApp, ctx: AppContext): void {
           serviceId: id,
           url: httpUrl,
           events: webhookEvents.default(['incident_start', 'incident_resolved']),
-          secret: z.string().min(1).max(500).nullable().optional(),
+          secret: text(500).min(1).nullable().optional(),
         }),
         response: { 201: webhookOut },
       },
@@ -491,7 +522,7 @@ export function registerUptimeRoutes(app: HttpApp, ctx: AppContext): void {
         body: z.object({
           url: httpUrl.optional(),
           events: webhookEvents.optional(),
-          secret: z.string().min(1).max(500).nullable().optional(),
+          secret: text(500).min(1).nullable().optional(),
         }),
         response: { 200: webhookOut },
       },

@@ -625,6 +625,36 @@ describe.runIf(requirePg())('identity', () => {
     ).toBe(409);
   });
 
+  it('answers 400, not 500, to text fields holding a NUL character (PostgreSQL text cannot store it)', async () => {
+    const s = await signup('nul@example.com', 'nul-password-1');
+    const token = s.accessToken;
+    const p = await createProject(token, 'Nul project');
+    const orgId = p.orgId;
+    const keyId = p.keys[0].id;
+    const NUL = 'a\u0000b';
+    const cases: Array<[string, string, unknown, string?]> = [
+      ['POST', '/api/v1/auth/signup', { email: 'nul2@example.com', password: 'nul-password-2', name: NUL }],
+      ['POST', '/api/v1/auth/signin', { email: NUL, password: 'whatever-1' }],
+      ['PATCH', '/api/v1/me', { name: NUL }, token],
+      ['POST', '/api/v1/orgs', { name: NUL }, token],
+      ['PATCH', `/api/v1/orgs/${orgId}`, { name: NUL }, token],
+      ['POST', `/api/v1/orgs/${orgId}/invitations`, { email: `x${NUL}@example.com` }, token],
+      ['POST', '/api/v1/projects', { name: NUL }, token],
+      ['POST', '/api/v1/projects', { name: 'ok', platform: NUL }, token],
+      ['PATCH', `/api/v1/projects/${p.id}`, { name: NUL }, token],
+      ['POST', `/api/v1/projects/${p.id}/keys`, { label: NUL }, token],
+      ['PATCH', `/api/v1/projects/${p.id}/keys/${keyId}`, { label: NUL }, token],
+      ['POST', '/api/v1/tokens', { name: NUL }, token],
+    ];
+    for (const [method, path, body, tok] of cases) {
+      const r = await call(method, path, { body, token: tok });
+      expect(`${method} ${path} ${r.status} ${r.body?.error?.code}`).toBe(
+        `${method} ${path} 400 bad_request`,
+      );
+    }
+    expect((await call('GET', `/api/v1/projects/${p.id}`, { token })).body.name).toBe('Nul project');
+  });
+
   it('documents its routes in OpenAPI under the auth, orgs, projects, keys and tokens tags', async () => {
     const doc = (await call('GET', '/api/v1/openapi.json')).body;
     const tagOf = (path: string, method: string) => doc.paths[path]?.[method]?.tags;

@@ -69,10 +69,16 @@ const tokenOut = z.object({
   lastUsedAt: z.string().nullable(),
 });
 
-const email = z.string().max(320);
+/** PostgreSQL text cannot hold NUL: refuse it here (400) instead of failing in the database (500). */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
+const email = text(320);
 const password = z.string().max(MAX_PASSWORD_LENGTH);
-const name = z.string().trim().min(1).max(200);
-const platform = z.string().trim().max(64).nullable();
+const name = text(200).trim().min(1);
+const platform = text(64).trim().nullable();
 const rateLimit = z.number().int().min(0).max(100_000_000).nullable();
 
 export function registerIdentityRoutes(app: HttpApp, ctx: AppContext): void {
@@ -101,7 +107,7 @@ export function registerIdentityRoutes(app: HttpApp, ctx: AppContext): void {
         body: z.object({
           email,
           password,
-          name: z.string().max(200).optional(),
+          name: text(200).optional(),
           inviteToken: z.string().max(200).optional(),
         }),
         response: { 201: sessionOut },
@@ -447,9 +453,7 @@ export function registerIdentityRoutes(app: HttpApp, ctx: AppContext): void {
         summary: 'Create a key; the secret key appears only in this response',
         security: bearer,
         params: projectParams,
-        body: z
-          .object({ label: z.string().max(200).optional(), rateLimitPerMinute: rateLimit.optional() })
-          .default({}),
+        body: z.object({ label: text(200).optional(), rateLimitPerMinute: rateLimit.optional() }).default({}),
         response: { 201: keyWithSecretOut },
       },
     },
@@ -467,7 +471,7 @@ export function registerIdentityRoutes(app: HttpApp, ctx: AppContext): void {
         security: bearer,
         params: keyParams,
         body: z.object({
-          label: z.string().max(200).optional(),
+          label: text(200).optional(),
           enabled: z.boolean().optional(),
           rateLimitPerMinute: rateLimit.optional(),
         }),
@@ -521,7 +525,7 @@ export function registerIdentityRoutes(app: HttpApp, ctx: AppContext): void {
         summary: 'Create a personal API token (shown once) for the CLI and automation',
         security: bearer,
         body: z.object({
-          name: z.string().trim().min(1).max(200),
+          name,
           scope: z.enum(['read', 'write']).default('read'),
           expiresInDays: z.number().int().min(1).max(3650).optional(),
         }),

@@ -91,6 +91,17 @@ describe.runIf(requirePg())('alerts end to end', () => {
       [{ ...base, trigger: { type: 'new_issue' }, actions: [{ type: 'webhook', url: 'ftp://x/y' }] }, /http/],
       [{ ...base, trigger: { type: 'new_issue' }, actions: [{ type: 'email', to: ['not-an-email'] }] }, /to/],
       [{ ...base, trigger: { type: 'anomaly', baselineWindows: 3000 } }, /baselineWindows/],
+      // PostgreSQL text and jsonb cannot hold NUL: a 400 naming the field, not a 500.
+      [{ ...base, name: 'a\u0000b', trigger: { type: 'new_issue' } }, /name.*NUL/],
+      [{ ...base, trigger: { type: 'new_issue' }, filters: { tags: { 'k\u0000': 'v' } } }, /tags.*NUL/],
+      [
+        { ...base, trigger: { type: 'new_issue' }, filters: { environment: ['ok', 'a\u0000'] } },
+        /environment.*NUL/,
+      ],
+      [
+        { ...base, trigger: { type: 'new_issue' }, actions: [{ ...base.actions[0], secret: '\u0000' }] },
+        /actions.0.secret.*NUL/,
+      ],
     ];
     for (const [body, message] of cases) {
       const r = await api('POST', `/api/v1/projects/${projectA}/rules`, tokenA, body);
@@ -105,6 +116,12 @@ describe.runIf(requirePg())('alerts end to end', () => {
     });
     expect(meta.status).toBe(400);
     expect(meta.body.error.message).toMatch(/169\.254\.169\.254 is not allowed/);
+    const silence = await api('POST', `/api/v1/projects/${projectA}/silences`, tokenA, {
+      until: new Date(Date.now() + 60_000).toISOString(),
+      comment: 'a\u0000b',
+    });
+    expect(silence.status).toBe(400);
+    expect(silence.body.error.message).toMatch(/comment.*NUL/);
     expect((await api('GET', '/api/v1/openapi.json', '')).status).toBe(200);
   });
 

@@ -5,6 +5,28 @@ import { levels } from '../events/schema.js';
  * Rule bodies: `{ name, trigger: { type, ...settings }, filters?, actions, cooldownMinutes?, enabled? }`.
  * Each trigger type is one member of a discriminated union, so a bad body gets a 400 naming the field.
  */
+/** Path of the first string (key or value) holding NUL: PostgreSQL text and jsonb cannot store it. */
+export function nulPath(v: unknown, path: Array<string | number> = []): Array<string | number> | undefined {
+  if (typeof v === 'string') return v.includes('\u0000') ? path : undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const p = nulPath(v[i], [...path, i]);
+      if (p) return p;
+    }
+  } else if (v && typeof v === 'object')
+    for (const [k, x] of Object.entries(v)) {
+      if (k.includes('\u0000')) return [...path, k];
+      const p = nulPath(x, [...path, k]);
+      if (p) return p;
+    }
+  return undefined;
+}
+
+const refuseNul = (v: unknown, ctx: z.RefinementCtx) => {
+  const path = nulPath(v);
+  if (path) ctx.addIssue({ code: 'custom', path, message: 'must not contain NUL characters' });
+};
+
 export const levelSchema = z.enum(levels);
 const per = z.enum(['issue', 'project']);
 
@@ -163,7 +185,8 @@ export const ruleBodySchema = z
     digestMinutes: z.number().int().min(0).max(1440).default(0),
     enabled: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .superRefine(refuseNul);
 export type RuleInput = z.infer<typeof ruleBodySchema>;
 
 export interface Rule {
@@ -187,7 +210,8 @@ export const silenceBodySchema = z
     until: z.iso.datetime({ offset: true }),
     comment: z.string().max(1000).default(''),
   })
-  .strict();
+  .strict()
+  .superRefine(refuseNul);
 
 export const alertStates = ['firing', 'acknowledged', 'resolved'] as const;
 export type AlertState = (typeof alertStates)[number];

@@ -312,6 +312,41 @@ describe.runIf(requirePg())('ingest over HTTP', () => {
     expect(reader.events.some((e) => e.eventId === id)).toBe(false);
   });
 
+  it('keeps events whose free-form data nests thousands deep, cut off at a depth (no 500)', async () => {
+    let deep = '1';
+    for (let i = 0; i < 20_000; i++) deep = `{"a":${deep}}`;
+    const ids = [hex(), hex(), hex()];
+    const res = [
+      await envelope(
+        `{}\n{"type":"event"}\n{"event_id":"${ids[0]}","message":"deep","extra":{"d":${deep}}}\n`,
+      ),
+      await envelope(
+        `{"event_id":"${ids[1]}","exception":{"values":[{"type":"E","value":${deep}}]}}`,
+        {},
+        p.projectId,
+        'store/',
+      ),
+      await fetch(`${b.url}/api/v1/events`, {
+        method: 'POST',
+        headers: { 'x-api-key': p.secretKey },
+        body: `{"eventId":"${ids[2]}","message":"deep","contexts":{"c":${deep}}}`,
+      }),
+    ];
+    expect(res.map((r) => r.status)).toEqual([200, 200, 200]);
+    await waitFor(() => ids.every((x) => reader.events.some((e) => e.eventId === x)), {
+      what: 'deep events',
+    });
+    let d: unknown = reader.events.find((e) => e.eventId === ids[0])!.extra.d;
+    let depth = 0;
+    while (typeof d === 'object' && d !== null) {
+      d = (d as { a: unknown }).a;
+      depth++;
+    }
+    expect(depth).toBeLessThan(32);
+    expect(d).toBe('[Filtered: nested too deeply]');
+    await healthy();
+  });
+
   it('answers 429 with Retry-After and X-Sentry-Rate-Limits past a key quota, and accepts again after the window', async () => {
     const svc = ingestServiceFor(b.ctx);
     svc.quotas.windowMs = 1500;

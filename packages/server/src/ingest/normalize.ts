@@ -157,7 +157,7 @@ export function normalizeException(e: unknown): ExceptionValue | undefined {
       ? e.value
       : e.value === undefined || e.value === null
         ? undefined
-        : JSON.stringify(e.value);
+        : JSON.stringify(limitDepth(e.value));
   const mechanism = isObj(e.mechanism)
     ? {
         ...e.mechanism,
@@ -346,8 +346,44 @@ export function normalizeSentryEvent(event: Obj, input: NormalizeInput): Interna
   return finalize(candidate);
 }
 
+/**
+ * Nesting beyond this depth (counted from the event's top level) is cut off and replaced by a marker.
+ * Free-form bags (extra, contexts, request data, breadcrumb data) could otherwise carry JSON nested
+ * thousands deep: JSON.parse copes, but JSON.stringify, zod and every consumer downstream recurse and
+ * overflow the stack — a 500 here, a poisoned message in the workers. Relay trims rather than refuses,
+ * and so do we: the event is kept.
+ */
+export const MAX_DEPTH = 32;
+const TOO_DEEP = '[Filtered: nested too deeply]';
+
+/** True when `v` nests deeper than `max` levels; stops walking as soon as it knows. */
+function deeperThan(v: unknown, max: number): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (max <= 0) return true;
+  if (Array.isArray(v)) {
+    for (const x of v) if (deeperThan(x, max - 1)) return true;
+  } else for (const k of Object.keys(v)) if (deeperThan((v as Obj)[k], max - 1)) return true;
+  return false;
+}
+
+function trimDeep(v: unknown, max: number): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (max <= 0) return TOO_DEEP;
+  if (Array.isArray(v)) return v.map((x) => trimDeep(x, max - 1));
+  // No prototype, so a "__proto__" key parsed from JSON stays a plain key.
+  const out: Obj = Object.create(null);
+  for (const k of Object.keys(v)) out[k] = trimDeep((v as Obj)[k], max - 1);
+  return out;
+}
+
+/** `v` itself when it nests at most `max` levels deep, else a copy cut off at that depth. */
+export function limitDepth<T>(v: T, max = MAX_DEPTH): T {
+  return deeperThan(v, max) ? (trimDeep(v, max) as T) : v;
+}
+
 /** Validate against the shared schema: a failure here is our bug or a hostile payload, so 400. */
-export function finalize(candidate: Obj): InternalEvent {
+export function finalize(input: Obj): InternalEvent {
+  const candidate = limitDepth(input);
   const res = internalEventSchema.safeParse(candidate);
   if (!res.success) {
     const issue = res.error.issues[0]!;

@@ -442,6 +442,10 @@ describe.runIf(requirePg())('ingest over HTTP', () => {
       status: 400,
       message: 'invalid event[1]: an event needs a message or an exception',
     });
+    expect(await errorOf(await native([]))).toMatchObject({
+      status: 400,
+      message: 'a batch needs at least one event',
+    });
     expect(await errorOf(await native({ message: 'x' }, 'nope'))).toMatchObject({ status: 401 });
     await waitFor(() => [id, ...ids].every((x) => reader.events.some((e) => e.eventId === x)), {
       what: 'native events',

@@ -288,9 +288,11 @@ export class IngestService {
           `a batch holds at most ${limits.maxItems} events (got ${value.length})`,
         );
       const items = batch ? (value as unknown[]) : [value];
+      if (items.length === 0) throw new AppError('bad_request', 'a batch needs at least one event');
       if (batch ? body.length > limits.maxEventBytes * items.length : body.length > limits.maxEventBytes)
         throw new AppError('payload_too_large', `event is larger than ${limits.maxEventBytes} bytes`);
-      if (batch)
+      // Only a body larger than one event can hold an oversized event: skip re-serialising otherwise.
+      if (batch && body.length > limits.maxEventBytes)
         for (const [i, it] of items.entries())
           if (Buffer.byteLength(JSON.stringify(it)) > limits.maxEventBytes)
             throw new AppError(

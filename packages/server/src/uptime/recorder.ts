@@ -51,6 +51,25 @@ export function evaluate(
   return { state, transition };
 }
 
+/** The bus message for an incident transition (the recorder's, a manual resolve's, a deletion's). */
+export function monitorEvent(
+  type: MonitorEvent['type'],
+  at: number,
+  service: { id: number; name: string; projectId: number | null },
+  endpoint: { id: number; name: string; url: string },
+  inc: store.IncidentRow,
+): MonitorEvent {
+  return {
+    eventId: `incident:${inc.id}:${type === 'incident_start' ? 'start' : 'resolved'}`,
+    type,
+    at: new Date(at).toISOString(),
+    projectId: service.projectId,
+    service: { id: service.id, name: service.name },
+    endpoint: { id: endpoint.id, name: endpoint.name, url: endpoint.url },
+    incident: { id: inc.id, startedAt: inc.startedAt, resolvedAt: inc.resolvedAt, cause: inc.cause },
+  };
+}
+
 export interface RecordDeps {
   db: Db;
   monitorTopic: string;
@@ -188,15 +207,18 @@ export async function recordOutcomes(
         { failure: row.failure_threshold as number, recovery: row.recovery_threshold as number },
         maintenance.has(o.endpointId),
       );
-      const event = (type: MonitorEvent['type'], inc: store.IncidentRow): MonitorEvent => ({
-        eventId: `incident:${inc.id}:${type === 'incident_start' ? 'start' : 'resolved'}`,
-        type,
-        at: new Date(at).toISOString(),
-        projectId: (row.project_id as number | null) ?? null,
-        service: { id: row.service_id as number, name: row.service_name as string },
-        endpoint: { id: o.endpointId, name: row.name as string, url: row.url as string },
-        incident: { id: inc.id, startedAt: inc.startedAt, resolvedAt: inc.resolvedAt, cause: inc.cause },
-      });
+      const event = (type: MonitorEvent['type'], inc: store.IncidentRow): MonitorEvent =>
+        monitorEvent(
+          type,
+          at,
+          {
+            id: row.service_id as number,
+            name: row.service_name as string,
+            projectId: (row.project_id as number | null) ?? null,
+          },
+          { id: o.endpointId, name: row.name as string, url: row.url as string },
+          inc,
+        );
       if (transition === 'open') {
         const inc = await store.insertIncident(q, {
           endpointId: o.endpointId,

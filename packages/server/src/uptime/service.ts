@@ -1,5 +1,4 @@
 import type { AppContext } from '../context.js';
-import type { MonitorEvent } from '../events/updates.js';
 import {
   type Permission,
   type Principal,
@@ -7,7 +6,9 @@ import {
   requireProjectPermission,
   roleAllows,
 } from '../identity/access.js';
+import type { Queryable } from '../platform/db/db.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../platform/errors.js';
+import { monitorEvent } from './recorder.js';
 import { firstSlotAtOrAfter } from './schedule.js';
 import * as store from './store.js';
 import { aggregateWindows } from './windows.js';
@@ -130,9 +131,48 @@ export async function updateService(
   return updated;
 }
 
-export async function deleteService(ctx: AppContext, p: Principal, id: number): Promise<void> {
-  await requireService(ctx, p, id, 'write');
-  await store.deleteService(ctx.db, id);
+/**
+ * Resolve the open incidents of endpoints about to be deleted and announce it, in the deleting
+ * transaction: otherwise the alerts for them would stay firing for ever (no check will ever
+ * resolve them). Locks the endpoints in id order, as the recorder does.
+ */
+async function resolveBeforeDelete(
+  q: Queryable,
+  ctx: AppContext,
+  service: store.ServiceRow,
+  endpointIds: number[],
+  by: string,
+  now: number,
+): Promise<void> {
+  for (const id of [...endpointIds].sort((a, b) => a - b)) {
+    const endpoint = await store.endpointById(q, id, true);
+    if (endpoint?.openIncidentId == null) continue;
+    const inc = await store.resolveIncident(q, endpoint.openIncidentId, new Date(now), by);
+    if (!inc) continue;
+    const event = monitorEvent('incident_resolved', now, service, endpoint, inc);
+    await store.insertOutbox(q, ctx.topics.monitorEvents, String(endpoint.id), JSON.stringify(event));
+  }
+}
+
+export async function deleteService(
+  ctx: AppContext,
+  p: Principal,
+  id: number,
+  now = Date.now(),
+): Promise<void> {
+  const service = await requireService(ctx, p, id, 'write');
+  await ctx.db.tx(async (q) => {
+    const endpoints = await store.listEndpoints(q, [id]);
+    await resolveBeforeDelete(
+      q,
+      ctx,
+      service,
+      endpoints.map((e) => e.id),
+      'deleted',
+      now,
+    );
+    await store.deleteService(q, id);
+  });
 }
 
 export type EndpointHealth = 'up' | 'degraded' | 'down' | 'unknown' | 'paused';
@@ -263,9 +303,17 @@ export async function updateEndpoint(
   return updated;
 }
 
-export async function deleteEndpoint(ctx: AppContext, p: Principal, id: number): Promise<void> {
-  await requireEndpoint(ctx, p, id, 'write');
-  await store.deleteEndpoint(ctx.db, id);
+export async function deleteEndpoint(
+  ctx: AppContext,
+  p: Principal,
+  id: number,
+  now = Date.now(),
+): Promise<void> {
+  const { service } = await requireEndpoint(ctx, p, id, 'write');
+  await ctx.db.tx(async (q) => {
+    await resolveBeforeDelete(q, ctx, service, [id], 'deleted', now);
+    await store.deleteEndpoint(q, id);
+  });
 }
 
 export async function listPings(ctx: AppContext, p: Principal, id: number, limit: number) {
@@ -319,15 +367,7 @@ export async function resolveIncident(ctx: AppContext, p: Principal, id: number,
     const inc = await store.resolveIncident(q, id, new Date(now), `user:${p.userId}`);
     if (!inc || !endpoint) throw conflict('incident is already resolved');
     await store.clearOpenIncident(q, endpoint.id, id);
-    const event: MonitorEvent = {
-      eventId: `incident:${inc.id}:resolved`,
-      type: 'incident_resolved',
-      at: new Date(now).toISOString(),
-      projectId: service.projectId,
-      service: { id: service.id, name: service.name },
-      endpoint: { id: endpoint.id, name: endpoint.name, url: endpoint.url },
-      incident: { id: inc.id, startedAt: inc.startedAt, resolvedAt: inc.resolvedAt, cause: inc.cause },
-    };
+    const event = monitorEvent('incident_resolved', now, service, endpoint, inc);
     await store.insertOutbox(q, ctx.topics.monitorEvents, String(endpoint.id), JSON.stringify(event));
     return inc;
   });

@@ -290,6 +290,28 @@ describe.runIf(requirePg())('uptime monitoring', () => {
     await api('PATCH', `/api/v1/endpoints/${endpoint.id}`, owner, { enabled: false });
   });
 
+  it('resolves and announces an open incident when its endpoint or service is deleted', async () => {
+    clock = Date.now() + 10_000;
+    const a = await monitored({ failureThreshold: 1 });
+    const b = await monitored({ failureThreshold: 1 });
+    a.t.mode = 'failing';
+    b.t.mode = 'failing';
+    await step();
+    await waitFor(() => eventsOf(a.endpoint.id).length + eventsOf(b.endpoint.id).length >= 2, {
+      what: 'two incident_start',
+    });
+    expect((await api('DELETE', `/api/v1/endpoints/${a.endpoint.id}`, owner)).status).toBe(204);
+    expect((await api('DELETE', `/api/v1/services/${b.service.id}`, owner)).status).toBe(204);
+    await relayOutbox(beacon.ctx.db, beacon.ctx.bus);
+    // Without these the alerts raised for the incidents would stay firing for ever.
+    for (const { endpoint } of [a, b]) {
+      await waitFor(() => eventsOf(endpoint.id).length >= 2, { what: 'incident_resolved after delete' });
+      expect(eventsOf(endpoint.id).map((e) => e.type)).toEqual(['incident_start', 'incident_resolved']);
+      expect(eventsOf(endpoint.id)[1]!.incident.resolvedAt).not.toBeNull();
+    }
+    await api('DELETE', `/api/v1/services/${a.service.id}`, owner);
+  });
+
   it("keeps every tenant's services, endpoints, incidents, maintenance and webhooks to itself", async () => {
     const { endpoint, service } = await monitored({ enabled: false });
     const hook = await api('POST', '/api/v1/webhooks', owner, {

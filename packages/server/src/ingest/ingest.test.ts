@@ -355,6 +355,13 @@ describe.runIf(requirePg())('ingest over HTTP', () => {
       envelope(eventEnvelope({ event_id: hex(), message: 'quota' }), {
         'x-sentry-auth': sentryAuth(limited.publicKey),
       });
+    // Refused events take nothing from the allowance.
+    for (let i = 0; i < 3; i++) {
+      const bad = await envelope(`{}\n{"type":"event"}\n{"message": nope}\n`, {
+        'x-sentry-auth': sentryAuth(limited.publicKey),
+      });
+      expect(bad.status).toBe(400);
+    }
     for (let i = 0; i < 3; i++) expect((await send()).status).toBe(200);
     const res = await send();
     expect(res.status).toBe(429);

@@ -195,7 +195,6 @@ export class IngestService {
     for (const item of eventItems)
       if (item.payload.length > limits.maxEventBytes)
         throw new AppError('payload_too_large', `event is larger than ${limits.maxEventBytes} bytes`);
-    if (eventItems.length > 0) this.takeQuota(key, eventItems.length);
 
     const receivedMs = Date.now();
     const attachments: EnvelopeItem[] = [];
@@ -237,6 +236,8 @@ export class IngestService {
         size: a.data.length,
       }));
 
+    // Quota is taken once the events are known to be valid: refused events cost nothing.
+    if (normalized.length > 0) this.takeQuota(key, normalized.length);
     // Attachments are durable before their event is on the bus, so the worker can rely on them.
     await insertAttachments(this.ctx.db, attachmentRows);
     await this.publish(normalized);
@@ -256,8 +257,8 @@ export class IngestService {
       if (json.length > limits.maxEventBytes)
         throw new AppError('payload_too_large', `event is larger than ${limits.maxEventBytes} bytes`);
       const payload = parseJsonObject(json, 'event');
-      this.takeQuota(key, 1);
       const ev = normalizeSentryEvent(payload, { projectId, source: 'store', receivedMs: Date.now() });
+      this.takeQuota(key, 1);
       await this.publish([ev]);
       this.stats.count(projectId, 'accepted', 1);
       return { id: ev.eventId };
@@ -311,9 +312,9 @@ export class IngestService {
         });
       }
       const list = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
-      this.takeQuota(key, list.length);
       const receivedMs = Date.now();
       const events = list.map((e) => normalizeNativeEvent(e, projectId, receivedMs));
+      this.takeQuota(key, events.length);
       await this.publish(events);
       this.stats.count(projectId, 'accepted', events.length);
       return batch ? { ids: events.map((e) => e.eventId) } : { id: events[0]!.eventId };

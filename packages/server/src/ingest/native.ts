@@ -1,6 +1,19 @@
 import { z } from 'zod';
-import { frameSchema, type InternalEvent, levels } from '../events/schema.js';
-import { clampTimestamp, finalize, newEventId, normalizeEventId, normalizeTags } from './normalize.js';
+import {
+  breadcrumbSchema,
+  frameSchema,
+  type InternalEvent,
+  internalEventSchema,
+  levels,
+} from '../events/schema.js';
+import {
+  clampTimestamp,
+  finalize,
+  newEventId,
+  normalizeEventId,
+  normalizeRequest,
+  normalizeTags,
+} from './normalize.js';
 
 /**
  * Beacon's native event shape for `POST /api/v1/events` (what @beacon/sdk sends). Close to Sentry's
@@ -54,30 +67,9 @@ export const nativeEventSchema = z
       })
       .passthrough()
       .optional(),
-    request: z
-      .object({
-        url: z.string().optional(),
-        method: z.string().optional(),
-        headers: z.record(z.string(), z.string()).optional(),
-        query_string: z.unknown().optional(),
-        data: z.unknown().optional(),
-      })
-      .passthrough()
-      .optional(),
+    request: internalEventSchema.shape.request,
     contexts: z.record(z.string(), z.unknown()).optional(),
-    breadcrumbs: z
-      .array(
-        z.object({
-          timestamp: z.union([z.number(), z.string()]).optional(),
-          type: z.string().optional(),
-          category: z.string().optional(),
-          message: z.string().optional(),
-          level: z.string().optional(),
-          data: z.record(z.string(), z.unknown()).optional(),
-        }),
-      )
-      .max(200)
-      .optional(),
+    breadcrumbs: z.array(breadcrumbSchema).max(200).optional(),
     extra: z.record(z.string(), z.unknown()).optional(),
     fingerprint: z.array(z.string()).max(50).optional(),
     sdk: z.object({ name: z.string().optional(), version: z.string().optional() }).optional(),
@@ -99,19 +91,9 @@ export const nativeBodySchema = {
   parse: (v: unknown) => (Array.isArray(v) ? nativeBatchSchema.parse(v) : nativeEventSchema.parse(v)),
 };
 
-const SENSITIVE = new Set(['authorization', 'cookie', 'x-api-key', 'proxy-authorization']);
-
 export function normalizeNativeEvent(e: NativeEvent, projectId: number, receivedMs: number): InternalEvent {
   const exceptions =
     e.exception === undefined ? [] : Array.isArray(e.exception) ? e.exception : [e.exception];
-  const headers = e.request?.headers
-    ? Object.fromEntries(
-        Object.entries(e.request.headers).map(([k, v]) => [
-          k,
-          SENSITIVE.has(k.toLowerCase()) ? '[Filtered]' : v,
-        ]),
-      )
-    : undefined;
   const candidate: Record<string, unknown> = {
     eventId: normalizeEventId(e.eventId) ?? newEventId(),
     projectId,
@@ -131,7 +113,8 @@ export function normalizeNativeEvent(e: NativeEvent, projectId: number, received
     stacktrace: exceptions.length === 0 ? e.stacktrace : undefined,
     tags: normalizeTags(e.tags),
     user: e.user ? { ...e.user, id: e.user.id === undefined ? undefined : String(e.user.id) } : undefined,
-    request: e.request ? { ...e.request, headers } : undefined,
+    // The same filtering as Sentry events: secret headers [Filtered], cookies dropped.
+    request: normalizeRequest(e.request),
     contexts: e.contexts ?? {},
     breadcrumbs: e.breadcrumbs ?? [],
     extra: e.extra ?? {},

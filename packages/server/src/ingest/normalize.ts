@@ -205,7 +205,7 @@ function normalizeHeaders(v: unknown): Record<string, string> | undefined {
   return out;
 }
 
-function normalizeRequest(v: unknown): InternalEvent['request'] {
+export function normalizeRequest(v: unknown): InternalEvent['request'] {
   if (!isObj(v)) return undefined;
   const { url, method, headers, query_string, data, cookies: _cookies, ...rest } = v;
   return {

@@ -288,6 +288,22 @@ describe('native events', () => {
       source: 'native',
     });
   });
+
+  it('filters secret request headers and drops cookies of native events as it does for Sentry events', () => {
+    const ok = nativeBodySchema.parse({
+      message: 'x',
+      request: {
+        url: 'https://app.example/a',
+        headers: { 'X-Sentry-Auth': 'Sentry sentry_key=k', 'Set-Cookie': 's=1', Accept: 'text/html' },
+        cookies: { session: 'secret' },
+      },
+    });
+    const ev = normalizeNativeEvent(Array.isArray(ok) ? ok[0]! : ok, 9, now);
+    expect(ev.request).toEqual({
+      url: 'https://app.example/a',
+      headers: { 'X-Sentry-Auth': '[Filtered]', 'Set-Cookie': '[Filtered]', Accept: 'text/html' },
+    });
+  });
 });
 
 describe('auth and quotas', () => {

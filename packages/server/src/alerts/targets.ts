@@ -56,7 +56,41 @@ export function buildBlockList(policy: TargetPolicy): BlockList {
 export function addressDenied(list: BlockList, address: string): boolean {
   const v = isIP(address);
   if (v === 0) return true;
-  return list.check(address, v === 6 ? 'ipv6' : 'ipv4');
+  if (v === 4) return list.check(address, 'ipv4');
+  if (list.check(address, 'ipv6')) return true;
+  // BlockList matches IPv4-mapped (::ffff:a.b.c.d) against IPv4 rules itself, but not the other
+  // forms that carry an IPv4 address: IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d).
+  const v4 = embeddedIpv4(address);
+  return v4 !== undefined && list.check(v4, 'ipv4');
+}
+
+/** The IPv4 address inside an IPv4-compatible (::/96) or NAT64 well-known-prefix (64:ff9b::/96) IPv6 address. */
+export function embeddedIpv4(address: string): string | undefined {
+  const h = expandIpv6(address);
+  if (!h) return undefined;
+  // ::/96 minus :: and ::1 (the unspecified and loopback addresses, not IPv4 ones).
+  const compatible = h.slice(0, 6).every((x) => x === 0) && h[6] !== 0;
+  const nat64 = h[0] === 0x64 && h[1] === 0xff9b && h.slice(2, 6).every((x) => x === 0);
+  if (!compatible && !nat64) return undefined;
+  return [h[6]! >> 8, h[6]! & 0xff, h[7]! >> 8, h[7]! & 0xff].join('.');
+}
+
+/** The eight 16-bit groups of an IPv6 address (dotted IPv4 tail allowed); undefined when not IPv6. */
+function expandIpv6(address: string): number[] | undefined {
+  if (isIP(address) !== 6) return undefined;
+  let a = address.replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+  if (dotted) {
+    const [b0, b1, b2, b3] = dotted.slice(1).map(Number) as [number, number, number, number];
+    a = `${a.slice(0, dotted.index)}${((b0 << 8) | b1).toString(16)}:${((b2 << 8) | b3).toString(16)}`;
+  }
+  const [head, tail] = a.split('::') as [string, string | undefined];
+  const parse = (s: string) => (s === '' ? [] : s.split(':').map((x) => Number.parseInt(x, 16)));
+  const hs = parse(head);
+  const ts = tail === undefined ? [] : parse(tail);
+  const fill = tail === undefined ? [] : new Array<number>(8 - hs.length - ts.length).fill(0);
+  const groups = [...hs, ...fill, ...ts];
+  return groups.length === 8 ? groups : undefined;
 }
 
 /** Strip the brackets of an IPv6 URL host. */

@@ -85,12 +85,21 @@ describe('alerts building blocks', () => {
       'fd00:ec2::254',
       'fe80::1',
       '100.100.100.200',
+      // IPv4 metadata address carried in IPv6: mapped, compatible, NAT64 (dotted and hex forms).
+      '::ffff:a9fe:a9fe',
+      '::169.254.169.254',
+      '::a9fe:a9fe',
+      '64:ff9b::169.254.169.254',
+      '64:ff9b::a9fe:a9fe',
+      '::',
     ])
       expect(addressDenied(l, a), a).toBe(true);
+    expect(addressDenied(l, '64:ff9b::808:808')).toBe(false);
+    expect(addressDenied(l, '2001:db8::a9fe:a9fe')).toBe(false);
     for (const a of ['127.0.0.1', '::1', '10.0.0.5', '192.168.1.1', '8.8.8.8'])
       expect(addressDenied(l, a), a).toBe(false);
     const strict = buildBlockList({ ...defaultTargetPolicy, allowLoopback: false, allowPrivate: false });
-    for (const a of ['127.0.0.1', '::1', '10.0.0.5', '192.168.1.1', 'fd12::1'])
+    for (const a of ['127.0.0.1', '::1', '10.0.0.5', '192.168.1.1', 'fd12::1', '64:ff9b::10.0.0.5'])
       expect(addressDenied(strict, a), a).toBe(true);
   });
 });

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { ExceptionValue, Frame, InternalEvent } from '../events/schema.js';
-import { frameKey, isInApp, mainException, type NormalizedEvent, normalizeFilename } from './normalize.js';
+import {
+  frameKey,
+  mainException,
+  type NormalizedEvent,
+  normalizeFilename,
+  significantFrames,
+} from './normalize.js';
 import { parameterize } from './parameterize.js';
 
 /**
@@ -34,10 +40,8 @@ const MAX_FRAMES = 50;
 
 /** Frames that identify the code path: in-app ones, or all when none is in-app; recursion collapsed. */
 export function groupingFrames(frames: Frame[]): string[] {
-  const inApp = frames.filter(isInApp);
-  const chosen = inApp.length > 0 ? inApp : frames;
   const keys: string[] = [];
-  for (const f of chosen) {
+  for (const f of significantFrames(frames)) {
     const k = frameKey(f);
     if (k !== undefined && keys[keys.length - 1] !== k) keys.push(k);
   }

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type Frame, type InternalEvent, internalEventSchema } from '../events/schema.js';
 import { repoRoot } from '../test-support/index.js';
 import { computeGrouping, parseFingerprintRules } from './fingerprint.js';
 import { normalizeEvent, normalizeFilename } from './normalize.js';
 import { parameterize } from './parameterize.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 let seq = 0;
 function event(over: Partial<InternalEvent> & Record<string, unknown>): InternalEvent {
@@ -403,5 +406,127 @@ describe('normalizeEvent', () => {
       user: '7',
       browser: 'Chrome 120',
     });
+  });
+});
+
+describe('grouping: the SDK that sent the event does not matter', () => {
+  interface Captured {
+    platform: string;
+    exception: { values: Array<{ type: string; value: string; stacktrace: { frames: Frame[] } }> };
+  }
+  // Captured in Chromium from the same page built twice, once with @sentry/browser and once with
+  // @beacon/sdk (SDK and app in one hashed bundle): a click handler and a setTimeout callback that
+  // throw. @sentry/browser wraps listeners (a `sentryWrapped` frame in the stack) and marks every
+  // frame in-app, `<anonymous>` ones included; @beacon/sdk does neither.
+  const captured = JSON.parse(readFileSync(path.join(here, 'fixtures/browser-sdks.json'), 'utf8')) as Record<
+    'sentry' | 'beacon',
+    Captured[]
+  >;
+  const asEvent = (c: Captured) =>
+    event({
+      platform: c.platform,
+      exceptions: c.exception.values.map((x) => ({
+        type: x.type,
+        value: x.value,
+        stacktrace: x.stacktrace,
+      })),
+    });
+
+  it('groups the same browser bug from @sentry/browser and @beacon/sdk into one issue', () => {
+    for (const i of [0, 1]) {
+      const s = fp(asEvent(captured.sentry[i]!));
+      const b = fp(asEvent(captured.beacon[i]!));
+      expect(s.components.some((c) => /sentryWrapped|anonymous/.test(c))).toBe(false);
+      expect(s.components).toEqual(b.components);
+    }
+    // ...and the click and the timer are still two code paths.
+    expect(fp(asEvent(captured.sentry[0]!)).fingerprint).not.toBe(
+      fp(asEvent(captured.sentry[1]!)).fingerprint,
+    );
+  });
+
+  const app = (fn: string): Frame => ({
+    filename: 'http://localhost:5173/src/cart.ts?t=1700000000',
+    function: fn,
+    lineno: 3,
+    in_app: true,
+  });
+
+  it('ignores SDK instrumentation and library frames even when the SDK calls them in-app', () => {
+    // Unbundled (dev server): the SDK is served from node_modules; @sentry/browser says in_app.
+    const viaSentry = event(
+      exception('TypeError', 'x', [
+        {
+          filename: 'http://localhost:5173/node_modules/.vite/deps/@sentry_browser.js?v=9a1b2c3d',
+          function: 'HTMLButtonElement.sentryWrapped',
+          in_app: true,
+        },
+        {
+          filename: 'http://localhost:5173/node_modules/.vite/deps/react-dom.js?v=9a1b2c3d',
+          function: 'callCallback',
+          in_app: true,
+        },
+        app('onClick'),
+        app('applyCoupon'),
+      ]),
+    );
+    const viaBeacon = event(exception('TypeError', 'x', [app('onClick'), app('applyCoupon')]));
+    expect(fp(viaSentry).components).toEqual(fp(viaBeacon).components);
+  });
+
+  it('drops SDK, runtime and bundler frames when no frame is in-app', () => {
+    const lib = (extra: Frame[]) =>
+      event(
+        exception('Error', 'socket hang up', [
+          ...extra,
+          { filename: '/srv/app/node_modules/pg/lib/client.js', function: 'Client.query', in_app: false },
+        ]),
+      );
+    const plain = lib([]);
+    const noisy = lib([
+      { filename: 'node:internal/process/task_queues', function: 'processTicksAndRejections', in_app: false },
+      {
+        filename: '/srv/app/node_modules/@sentry/node/build/cjs/integrations/http.js',
+        function: 'wrapped',
+        in_app: false,
+      },
+      {
+        filename: '/srv/app/node_modules/@beacon/sdk/dist/esm/express.js',
+        function: 'beaconRequestHandler',
+        in_app: false,
+      },
+      { filename: 'webpack:///webpack/bootstrap', function: '__webpack_require__', in_app: false },
+      {
+        filename: 'https://cdn.example.com/static/js/runtime-main.5e8b1c2a.js',
+        function: 'o',
+        in_app: false,
+      },
+    ]);
+    expect(fp(noisy).components).toEqual(fp(plain).components);
+    expect(fp(plain).components).toEqual(['type:Error', 'frame:pg/lib/client.js:Client.query']);
+  });
+
+  it('normalises Windows paths, webpack:// and app:/// URLs and versioned packages alike', () => {
+    const frame = (filename: string): InternalEvent =>
+      event(exception('Error', 'x', [{ filename, function: 'save', in_app: true }]));
+    const keys = [
+      'C:\\Users\\ci\\build\\src\\store\\save.ts',
+      'webpack://shop/./src/store/save.ts',
+      'app:///src/store/save.ts',
+      '/home/deploy/releases/20261123090000/src/store/save.ts',
+    ].map((f) => fp(frame(f)).components.join('|'));
+    expect(new Set(keys).size).toBe(1);
+  });
+});
+
+describe('grouping: frames without an in_app flag', () => {
+  it('are library frames when the SDK flagged others (Android: only the app package is in-app)', () => {
+    const e = fromFixture('application_x_sentry_envelope-1706290053204.txt');
+    expect(fp(e).components).toEqual([
+      'type:RuntimeException',
+      'frame:io.sentry.samples.android.MainActivity$$ExternalSyntheticLambda:onClick',
+      'frame:io.sentry.samples.android.MainActivity:lambda$onCreate',
+    ]);
+    expect(normalizeEvent(e).culprit).toBe('io.sentry.samples.android.MainActivity in lambda$onCreate$0');
   });
 });

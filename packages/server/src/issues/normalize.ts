@@ -10,12 +10,52 @@ import type { ExceptionValue, Frame, InternalEvent, Level } from '../events/sche
 const libraryPath =
   /(^|[/\\])(node_modules|bower_components|jspm_packages|site-packages|dist-packages|vendor|\.pnpm|gems|\.cargo)([/\\]|$)|^node:|^internal[/\\]|^<anonymous>$|^native$|^\[native code\]$|^(\/usr\/(local\/)?lib|\/System\/Library|\/opt\/homebrew)\//;
 
+/**
+ * JavaScript dependencies and runtime code: never in-app, whatever the SDK said. @sentry/browser
+ * marks every frame in-app (`<anonymous>` and dev-server `node_modules` ones included) while
+ * @beacon/sdk does not; trusting either would group the same bug differently per SDK.
+ */
+const alwaysLibrary =
+  /(^|[/\\])(node_modules|bower_components|jspm_packages|\.pnpm)([/\\]|$)|^node:|^internal[/\\]|^<anonymous>$|^native$|^\[native code\]$/;
+
+/**
+ * Frames the error-reporting SDK or the toolchain put into the stack: the SDKs' own files and
+ * wrappers (`sentryWrapped` around listeners and timers), runtime internals (`node:*`,
+ * `<anonymous>`, native code), bundler runtimes (webpack bootstrap/runtime chunks, the Vite
+ * client) and `eval` frames (whose location SDKs report differently). They say nothing about
+ * the bug, change with the SDK, bundler or runtime version, and never take part in grouping.
+ */
+const instrumentationFile =
+  /(^|[/\\])(@sentry(-internal)?[/\\_+]|@beacon[/\\_+]sdk([/\\@.]|$)|sentry_sdk[/\\]|@vite[/\\]client|@react-refresh)|sentry-cdn\.com\/|(^|\/)beacon(\.iife)?\.min\.js$|^node:|^internal[/\\]|^<anonymous>$|^native$|^\[native code\]$|(^|[/:\\])webpack[/\\](bootstrap|runtime)([/\\]|$)|(^|[/\\])(webpack-runtime|runtime[-~]main)[^/\\]*\.js$|(^|[/\\])runtime\.[0-9a-f]{8,}\.js$|\/_next\/static\/chunks\/webpack-[^/]*\.js$/i;
+const instrumentationModule = /^(sentry_sdk|io\.sentry(?!\.samples\.)|Sentry\\)([.\\]|$)/;
+const instrumentationFunction = /(^|\.)sentryWrapped$|^__webpack_require__(\.|$)|^eval$/;
+
+export function isInstrumentation(frame: Frame): boolean {
+  if (frame.function && instrumentationFunction.test(frame.function)) return true;
+  if (frame.module && instrumentationModule.test(frame.module)) return true;
+  const file = frame.abs_path || frame.filename;
+  return file !== undefined && file !== '' && instrumentationFile.test(file);
+}
+
 /** In-app unless the SDK said otherwise or the file obviously belongs to a library or the runtime. */
 export function isInApp(frame: Frame): boolean {
-  if (frame.in_app !== undefined) return frame.in_app;
-  const file = frame.abs_path ?? frame.filename ?? '';
+  const file = frame.abs_path || frame.filename || '';
+  if (frame.in_app !== undefined) return frame.in_app && !alwaysLibrary.test(file);
   if (file === '') return frame.module !== undefined;
   return !libraryPath.test(file);
+}
+
+/**
+ * The frames that identify the code path, outermost first: instrumentation dropped, then the
+ * in-app frames, or all that remain when none is in-app.
+ */
+export function significantFrames(frames: readonly Frame[]): Frame[] {
+  const own = frames.filter((f) => !isInstrumentation(f));
+  // When the SDK marked some frames in-app (Java, Android, Python with in_app_include), a frame it
+  // left unflagged is not the app's: its path says nothing (`View.java`, `ZygoteInit.java`).
+  const marked = own.some((f) => f.in_app === true);
+  const inApp = own.filter((f) => (marked && f.in_app === undefined ? false : isInApp(f)));
+  return inApp.length > 0 ? inApp : own;
 }
 
 const rootMarkers = new Set([
@@ -94,6 +134,7 @@ export function normalizeFunction(fn: string): string {
 
 export function normalizeModule(mod: string): string {
   return mod
+    .replace(/\$\$ExternalSyntheticLambda\d+/g, '$$$$ExternalSyntheticLambda') // Android D8 numbering
     .replace(/\$\$Lambda\$\d+\/(?:0x)?[0-9a-f]+/gi, '$$Lambda')
     .replace(/0x[0-9a-f]+/gi, '<addr>')
     .replace(/\$\d+$/g, '');
@@ -146,9 +187,7 @@ export function mainException(e: InternalEvent): ExceptionValue | undefined {
 }
 
 function culpritOf(e: InternalEvent): string | null {
-  const frames = mainException(e)?.stacktrace?.frames ?? e.stacktrace?.frames ?? [];
-  const inApp = frames.filter(isInApp);
-  const top = (inApp.length > 0 ? inApp : frames).at(-1);
+  const top = significantFrames(mainException(e)?.stacktrace?.frames ?? e.stacktrace?.frames ?? []).at(-1);
   if (top) {
     const where =
       top.module ??

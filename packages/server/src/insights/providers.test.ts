@@ -111,4 +111,31 @@ describe('scrubbing', () => {
     expect(out.dsn).toBe(`postgres://${REDACTED}@db:5432/x`);
     expect(scrubText('no secrets here: 42 items')).toBe('no secrets here: 42 items');
   });
+
+  it('catches secrets under compound and camelCase keys, in JSON inside text, and in whole cookie headers', () => {
+    const out = scrub({
+      extra: {
+        db_password: 'S1',
+        accessToken: 'S2',
+        'x-csrf-token': 'S3',
+        clientSecret: 'S4',
+        author: 'ann',
+      },
+      contexts: { app: { sessionId: 'S5', apiKey: 'S6' } },
+      crumbs: [{ data: { refreshToken: 'S7', private_key: 'S8', count: 3 } }],
+    });
+    expect(JSON.stringify(out)).not.toMatch(/S[1-8]/);
+    expect(out.extra.author).toBe('ann');
+    expect(out.crumbs[0]!.data.count).toBe(3);
+    const texts = [
+      'request failed: {"password":"T1","user":"ann"}',
+      "config {'client_secret': 'T2'}",
+      'DB_PASSWORD=T3 and AWS_SECRET_ACCESS_KEY=T4',
+      'Cookie: theme=dark; sessionid=T5; csrftoken=T6',
+      'x-auth-token: T7',
+      'apiToken=T8',
+    ];
+    for (const t of texts) expect(scrubText(t), t).not.toMatch(/T[1-8]/);
+    expect(scrubText('author: ann; tokens used: 42')).toBe('author: ann; tokens used: 42');
+  });
 });

@@ -3,14 +3,25 @@
  * cookies, passwords, API keys and tokens in headers, bodies, URLs and free text. Applied to the
  * whole prompt context before it leaves the process — a provider, local or not, never sees them.
  */
-const SENSITIVE_KEY =
-  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-sentry-auth|x-auth-token|password|passwd|pwd|secret|client_secret|token|access_token|refresh_token|id_token|api_key|apikey|api-key|session|sessionid|session_id|csrf|xsrf|private_key|credentials?|auth)$/i;
+/**
+ * Secret-ish words found anywhere in a key, so compound and camelCase names are caught too
+ * (`db_password`, `accessToken`, `x-csrf-token`, `clientSecret`); `auth` only as a whole key, so
+ * `author` stays.
+ */
+const SECRET_WORD =
+  'passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|cookie|session|csrf|xsrf|signature|authori[sz]ation';
+const SENSITIVE_KEY = new RegExp(`${SECRET_WORD}|^(?:auth|sid)$`, 'i');
 const SENSITIVE_QUERY =
   /([?&;](?:access_token|refresh_token|id_token|token|api_key|apikey|key|secret|password|pwd|auth|sig|signature|session|code)=)[^&#\s"']*/gi;
 const BEARER = /\b(Bearer|Basic|Token|Sentry)\s+[A-Za-z0-9._~+/=-]{8,}/g;
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b/g;
-const KV_SECRET =
-  /\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|cookie|session(?:id)?)\b(\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
+/** `key = value`, `key: value`, `"key": "value"` (JSON inside text) where the key holds a secret word. */
+const KV_SECRET = new RegExp(
+  `([\\w.-]*(?:${SECRET_WORD})[\\w.-]*["']?)(\\s*[:=]\\s*)("[^"]*"|'[^']*'|[^\\s,;&"'}]+)`,
+  'gi',
+);
+/** A Cookie / Set-Cookie header in text: every cookie on the line, whatever its name. */
+const COOKIE_LINE = /\b((?:set-)?cookie\s*:\s*)[^\r\n]*/gi;
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+):([^/\s@]+)@/gi;
 const PREFIXED_KEYS =
   /\b(bcn_[A-Za-z0-9_-]{10,}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16})\b/g;
@@ -24,6 +35,7 @@ export function scrubText(text: string): string {
     .replace(BEARER, `$1 ${REDACTED}`)
     .replace(JWT, REDACTED)
     .replace(PREFIXED_KEYS, REDACTED)
+    .replace(COOKIE_LINE, `$1${REDACTED}`)
     .replace(KV_SECRET, `$1$2${REDACTED}`);
 }
 

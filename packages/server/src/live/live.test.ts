@@ -1,6 +1,8 @@
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { IssueUpdate, MonitorEvent } from '../events/updates.js';
+import { signingKey } from '../identity/jwt.js';
 import { requirePg, startTestBeacon, type TestBeacon, waitFor } from '../test-support/index.js';
 
 interface Account {
@@ -129,6 +131,35 @@ describe.runIf(requirePg())('live: WebSocket fan-out', () => {
     expect(b.messages.filter((m) => m.type === 'monitor')).toEqual([]);
     a.ws.close();
     b.ws.close();
+  });
+
+  it('closes with 4001 when the access token expires, unless the client sent a fresh one', async () => {
+    const [{ id }] = (await beacon.ctx.db.query(
+      `SELECT user_id AS id FROM memberships m JOIN projects p ON p.org_id = m.org_id WHERE p.id = $1`,
+      [alice.projectId],
+    )) as [{ id: string }];
+    const key = await signingKey(beacon.ctx);
+    const shortLived = () =>
+      new SignJWT({ email: 'alice@example.com' })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(String(id))
+        .setIssuer('beacon')
+        .setAudience('beacon-api')
+        .setIssuedAt()
+        .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+        .sign(key);
+    const expiring = connect(`${wsUrl}?token=${await shortLived()}`);
+    // The second socket sends a long-lived token before the first expires and stays open.
+    const renewed = connect(`${wsUrl}?token=${await shortLived()}`);
+    await waitFor(() => expiring.messages.length > 0 && renewed.messages.length > 0, { what: 'hellos' });
+    expect(expiring.messages[0]).toEqual({ type: 'hello', projects: [alice.projectId] });
+    renewed.ws.send(JSON.stringify({ type: 'auth', token: alice.token }));
+    await waitFor(() => renewed.messages.length > 1, { what: 'second hello' });
+    expect(await expiring.closed).toBe(4001);
+    expect(expiring.messages.at(-1)).toMatchObject({ type: 'error', message: 'access token expired' });
+    await new Promise<void>((r) => renewed.ws.ping(undefined, undefined, () => r()));
+    expect(renewed.ws.readyState).toBe(WebSocket.OPEN);
+    renewed.ws.close();
   });
 
   it('closes with 4001 on a bad token', async () => {

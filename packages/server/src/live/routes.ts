@@ -1,4 +1,5 @@
 import websocket from '@fastify/websocket';
+import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { accessibleProjectIds, authenticate } from '../identity/access.js';
@@ -19,6 +20,16 @@ const clientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('refresh') }),
   z.object({ type: z.literal('ping') }),
 ]);
+
+/** When a JWT expires (ms since the epoch), read without verifying (the caller just verified it). */
+function expiryOf(token: string): number | undefined {
+  try {
+    const { exp } = decodeJwt(token);
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * `GET /api/v1/live`: a WebSocket that pushes issue updates and monitor events for the projects
@@ -43,6 +54,7 @@ export async function registerLiveRoutes(app: HttpApp, ctx: AppContext): Promise
       let closed = false;
       let authing: Promise<void> = Promise.resolve();
       let refreshTimer: NodeJS.Timeout | undefined;
+      let expiryTimer: NodeJS.Timeout | undefined;
       let alive = true;
 
       const client: LiveClient = {
@@ -59,6 +71,15 @@ export async function registerLiveRoutes(app: HttpApp, ctx: AppContext): Promise
       const loadProjects = async (token: string | undefined): Promise<void> => {
         try {
           const principal = await authenticate(ctx, token === undefined ? undefined : `Bearer ${token}`);
+          // An access token is good until its expiry, not until the next access check: check
+          // again just after it (the client refreshes and sends a new `auth` before, or reconnects).
+          clearTimeout(expiryTimer);
+          const exp = principal.via === 'jwt' && token ? expiryOf(token) : undefined;
+          if (exp !== undefined)
+            expiryTimer = setTimeout(
+              () => void auth(currentToken ?? ''),
+              Math.max(0, exp - Date.now()) + 1_000,
+            );
           const [ids, orgs] = await Promise.all([
             accessibleProjectIds(ctx, principal),
             userOrgIds(ctx.db, principal.userId),
@@ -126,6 +147,7 @@ export async function registerLiveRoutes(app: HttpApp, ctx: AppContext): Promise
         clearTimeout(authTimer);
         clearInterval(ping);
         clearInterval(refreshTimer);
+        clearTimeout(expiryTimer);
         if (hub.clients.has(client)) gauge.dec();
         hub.remove(client);
       });

@@ -122,6 +122,13 @@ describe('parameterize', () => {
     ['token expired at 2024-03-01T12:30:45.123Z', 'token expired at <timestamp>'],
     ['bad pointer 0x7ffd5e8c and hash 9f86d081884c7d65', 'bad pointer <hex> and hash <hex>'],
     ['utf8 and base64 decoding failed in ES2015 mode', 'utf8 and base64 decoding failed in ES2015 mode'],
+    ['express@4.18.2 failed to load', 'express@<int> failed to load'],
+    [
+      'session expired Mon Nov 23 2026 09:03:07 GMT+0000 (Coordinated Universal Time)',
+      'session expired <timestamp>',
+    ],
+    ['upstream fe80::1ff:fe23:4567:890a and 2001:db8:0:0:0:0:2:1 down', 'upstream <ip> and <ip> down'],
+    ['step 1:2:3 failed for key a:b:c', 'step <int>:<int>:<int> failed for key a:b:c'],
   ])('%s → %s', (input, expected) => {
     expect(parameterize(input)).toBe(expected);
   });
@@ -326,6 +333,13 @@ describe('grouping: different bugs make different issues', () => {
   it('splits messages whose fixed words differ', () => {
     expect(fp(event({ message: 'Payment 1 declined' })).fingerprint).not.toBe(
       fp(event({ message: 'Payment 1 refunded' })).fingerprint,
+    );
+    expect(fp(event({ message: 'user 5 not found' })).fingerprint).not.toBe(
+      fp(event({ message: 'order 5 not found' })).fingerprint,
+    );
+    // A package and its version are not an email address: two packages stay two issues.
+    expect(fp(event({ message: 'express@4.18.2 failed to load' })).fingerprint).not.toBe(
+      fp(event({ message: 'koa@2.0.0 failed to load' })).fingerprint,
     );
   });
 });

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { Config } from './config.js';
 import type { AppContext, Worker } from './context.js';
 import { domains } from './domains.js';
@@ -6,19 +7,12 @@ import { topicNames } from './platform/bus/types.js';
 import { Db } from './platform/db/db.js';
 import { EmbeddedPostgres } from './platform/db/embedded.js';
 import { migrate, migrationsApplied } from './platform/db/migrate.js';
+import { StartupError } from './platform/errors.js';
 import { createHttpServer, type HttpApp } from './platform/http/server.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { Metrics } from './platform/metrics.js';
 
-export class StartupError extends Error {
-  constructor(
-    readonly setting: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StartupError';
-  }
-}
+export { StartupError };
 
 export interface Storage {
   db: Db;
@@ -40,19 +34,26 @@ export async function openStorage(config: Config, log: Logger): Promise<Storage>
   } else {
     url = config.database.url;
   }
-  const db = new Db(url, config.dbPoolMax);
+  // One bounded attempt first: a server that accepts connections but never answers would
+  // otherwise hold boot forever (the pool has no connect timeout).
+  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: config.connectTimeoutMs });
   try {
-    await db.query('SELECT 1');
+    await probe.connect();
+    await probe.query('SELECT 1');
   } catch (err) {
-    await db.close().catch(() => {});
     await embedded?.stop();
     const safe = new URL(url);
     safe.password = '';
+    const setting =
+      config.database.kind === 'external' ? (config.database.setting ?? 'DATABASE_URL') : 'BEACON_DATA_DIR';
     throw new StartupError(
-      'DATABASE_URL',
-      `cannot connect to PostgreSQL at ${safe.host}${safe.pathname}: ${(err as Error).message || (err as NodeJS.ErrnoException).code}`,
+      setting,
+      `cannot connect to PostgreSQL at ${safe.host}${safe.pathname} (${setting}): ${(err as Error).message || (err as NodeJS.ErrnoException).code}`,
     );
+  } finally {
+    await probe.end().catch(() => {});
   }
+  const db = new Db(url, config.dbPoolMax);
   return {
     db,
     embedded,

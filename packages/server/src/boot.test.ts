@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,8 +33,30 @@ describe('boot', () => {
   it('stops with a line naming DATABASE_URL when the database is unreachable', async () => {
     const p = spawnBeacon(['start'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' });
     expect(await p.exited).toBe(1);
-    expect(p.stderr().trim()).toMatch(/^beacon: cannot connect to PostgreSQL at 127\.0\.0\.1:1\/nowhere/);
+    expect(p.stderr().trim()).toMatch(
+      /^beacon: cannot connect to PostgreSQL at 127\.0\.0\.1:1\/nowhere \(DATABASE_URL\): /,
+    );
     expect(p.stderr().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('gives up on a database server that accepts connections but never answers, naming the setting', async () => {
+    const silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const p = spawnBeacon(['start'], {
+        DB_HOST: '127.0.0.1',
+        DB_PORT: String(port),
+        CONNECT_TIMEOUT_SECONDS: '1',
+      });
+      expect(await p.exited).toBe(1);
+      expect(p.stderr().trim().split('\n')).toHaveLength(1);
+      expect(p.stderr()).toMatch(
+        /^beacon: cannot connect to PostgreSQL at 127\.0\.0\.1:\d+\/beacon \(DB_HOST\): .*timeout/,
+      );
+    } finally {
+      silent.close();
+    }
   });
 
   it('refuses an unknown role', async () => {
@@ -52,10 +75,14 @@ describe.runIf(requirePg())('boot against PostgreSQL', () => {
       expect([await a.exited, await b.exited]).toEqual([0, 0]);
       const c = new pg.Client({ connectionString: db.url });
       await c.connect();
-      const rows = (await c.query('SELECT name FROM schema_migrations ORDER BY name')).rows.map((r) => r.name);
+      const rows = (await c.query('SELECT name FROM schema_migrations ORDER BY name')).rows.map(
+        (r) => r.name,
+      );
       await c.end();
       expect(rows).toEqual(listMigrations().map((m) => m.name));
-      const applyingLogs = (a.stdout() + b.stdout()).split('\n').filter((l) => l.includes('"applying migration"'));
+      const applyingLogs = (a.stdout() + b.stdout())
+        .split('\n')
+        .filter((l) => l.includes('"applying migration"'));
       expect(applyingLogs).toHaveLength(listMigrations().length);
     } finally {
       await db.drop();
@@ -67,7 +94,10 @@ describe.runIf(requirePg())('boot against PostgreSQL', () => {
     const p = spawnBeacon(['start', '--roles', 'ingest,api'], { DATABASE_URL: db.url });
     try {
       const url = await p.ready();
-      expect(await getJson(`${url}/healthz`)).toEqual({ status: 200, body: { status: 'ok', roles: ['ingest', 'api'] } });
+      expect(await getJson(`${url}/healthz`)).toEqual({
+        status: 200,
+        body: { status: 'ok', roles: ['ingest', 'api'] },
+      });
       expect(await getJson(`${url}/readyz`)).toEqual({
         status: 200,
         body: { status: 'ready', database: true, migrations: true },
@@ -99,7 +129,13 @@ describe('embedded storage', () => {
     const password = readFileSync(path.join(dir.path, 'pg-password'), 'utf8').trim();
     const port = () => Number(readFileSync(path.join(pgdata, 'postmaster.pid'), 'utf8').split('\n')[3]);
     const client = async () => {
-      const c = new pg.Client({ host: '127.0.0.1', port: port(), user: 'postgres', password, database: 'beacon' });
+      const c = new pg.Client({
+        host: '127.0.0.1',
+        port: port(),
+        user: 'postgres',
+        password,
+        database: 'beacon',
+      });
       await c.connect();
       return c;
     };
@@ -114,7 +150,9 @@ describe('embedded storage', () => {
     p = spawnBeacon(['start'], env);
     await p.ready(60_000);
     c = await client();
-    expect((await c.query(`SELECT value FROM settings WHERE key = 'probe'`)).rows).toEqual([{ value: 'before-restart' }]);
+    expect((await c.query(`SELECT value FROM settings WHERE key = 'probe'`)).rows).toEqual([
+      { value: 'before-restart' },
+    ]);
     await c.query(`INSERT INTO settings (key, value) VALUES ('probe2', '"before-kill"')`);
     await c.end();
     const orphanPid = Number(readFileSync(path.join(pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]);

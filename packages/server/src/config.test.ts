@@ -18,10 +18,24 @@ describe('config', () => {
   });
 
   it('accepts the seeds DB_* settings as well as DATABASE_URL', () => {
-    const c = loadConfig({ DB_HOST: 'db.local', DB_PORT: '6543', DB_USERNAME: 'app', DB_PASSWORD: 'p@ss', DB_NAME: 'errors' });
-    expect(c.database).toEqual({ kind: 'external', url: 'postgres://app:p%40ss@db.local:6543/errors' });
+    const c = loadConfig({
+      DB_HOST: 'db.local',
+      DB_PORT: '6543',
+      DB_USERNAME: 'app',
+      DB_PASSWORD: 'p@ss',
+      DB_NAME: 'errors',
+    });
+    expect(c.database).toEqual({
+      kind: 'external',
+      url: 'postgres://app:p%40ss@db.local:6543/errors',
+      setting: 'DB_HOST',
+    });
     const d = loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x' });
-    expect(d.database).toEqual({ kind: 'external', url: 'postgres://postgres@127.0.0.1:5432/x' });
+    expect(d.database).toEqual({
+      kind: 'external',
+      url: 'postgres://postgres@127.0.0.1:5432/x',
+      setting: 'DATABASE_URL',
+    });
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
   });
 

@@ -39,13 +39,16 @@ const url = (protocols: string[]) =>
   z
     .string()
     .trim()
-    .refine((v) => {
-      try {
-        return protocols.includes(new URL(v).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a URL (${protocols.join(' or ')})`);
+    .refine(
+      (v) => {
+        try {
+          return protocols.includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL (${protocols.join(' or ')})`,
+    );
 
 const envSchema = z.object({
   NODE_ENV: z.string().optional(),
@@ -63,6 +66,7 @@ const envSchema = z.object({
   DB_PASSWORD: z.string().optional(),
   DB_NAME: z.string().optional(),
   DB_POOL_MAX: int(1, 500).default(10),
+  CONNECT_TIMEOUT_SECONDS: int(1, 600).default(10),
   EMBEDDED_PG_PORT: int(0, 65535).default(0),
   JWT_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   JwtKey: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -114,8 +118,11 @@ export interface Config {
   dataDir: string;
   roles: RoleName[];
   logLevel: string;
-  database: { kind: 'embedded'; port: number } | { kind: 'external'; url: string };
+  /** setting: which variable named the server (DATABASE_URL or DB_HOST), for boot errors. */
+  database: { kind: 'embedded'; port: number } | { kind: 'external'; url: string; setting?: string };
   dbPoolMax: number;
+  /** How long boot waits for PostgreSQL and Kafka to answer before it gives up. */
+  connectTimeoutMs: number;
   jwtKey?: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
@@ -158,7 +165,10 @@ export interface Config {
 }
 
 /** Read `.env` (if any) under the process environment; the environment wins. */
-export function readEnvironment(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function readEnvironment(
+  cwd = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const file = path.join(cwd, '.env');
   const fromFile = existsSync(file) ? parseDotenv(readFileSync(file)) : {};
   const merged: Record<string, string> = { ...fromFile };
@@ -216,10 +226,12 @@ export function loadConfig(raw: Record<string, string | undefined> = readEnviron
     throw new ConfigError(setting, `${issue.message} (got ${JSON.stringify(raw[setting] ?? '')})`);
   }
   const e = res.data;
-  const env = e.BEACON_ENV ?? (e.NODE_ENV === 'production' ? 'production' : e.NODE_ENV === 'test' ? 'test' : 'development');
+  const env =
+    e.BEACON_ENV ??
+    (e.NODE_ENV === 'production' ? 'production' : e.NODE_ENV === 'test' ? 'test' : 'development');
 
   let database: Config['database'] = { kind: 'embedded', port: e.EMBEDDED_PG_PORT };
-  if (e.DATABASE_URL) database = { kind: 'external', url: e.DATABASE_URL };
+  if (e.DATABASE_URL) database = { kind: 'external', url: e.DATABASE_URL, setting: 'DATABASE_URL' };
   else if (e.DB_HOST) {
     const u = new URL('postgres://localhost');
     u.hostname = e.DB_HOST;
@@ -227,7 +239,7 @@ export function loadConfig(raw: Record<string, string | undefined> = readEnviron
     u.username = encodeURIComponent(e.DB_USERNAME ?? 'postgres');
     if (e.DB_PASSWORD) u.password = encodeURIComponent(e.DB_PASSWORD);
     u.pathname = `/${encodeURIComponent(e.DB_NAME ?? 'beacon')}`;
-    database = { kind: 'external', url: u.toString() };
+    database = { kind: 'external', url: u.toString(), setting: 'DB_HOST' };
   }
 
   const brokers = (e.KAFKA_BROKERS ?? '')
@@ -252,6 +264,7 @@ export function loadConfig(raw: Record<string, string | undefined> = readEnviron
     logLevel: e.LOG_LEVEL,
     database,
     dbPoolMax: e.DB_POOL_MAX,
+    connectTimeoutMs: e.CONNECT_TIMEOUT_SECONDS * 1000,
     jwtKey,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,

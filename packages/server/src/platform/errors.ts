@@ -42,3 +42,18 @@ export const notFound = (what = 'resource') => new AppError('not_found', `${what
 export const forbidden = (msg = 'forbidden') => new AppError('forbidden', msg);
 export const unauthorized = (msg = 'authentication required') => new AppError('unauthorized', msg);
 export const conflict = (msg: string) => new AppError('conflict', msg);
+
+/**
+ * A failure at boot that a setting explains (an unreachable DATABASE_URL or KAFKA_BROKERS, a
+ * taken EMBEDDED_PG_PORT). `beacon start` prints its message as one line and exits non-zero, so
+ * the message names the setting and fits on one line.
+ */
+export class StartupError extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(message.replace(/\s*\n\s*/g, ' '));
+    this.name = 'StartupError';
+  }
+}

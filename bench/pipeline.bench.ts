@@ -491,6 +491,15 @@ interface RunResult {
   cpu: Record<string, number>;
   /** CPU µs per accepted event, per process group. */
   cpuPerEvent: Record<string, number>;
+  /** Group commit of ingest (bus writes) and batches of the issues worker, load and drain. */
+  pipeline: {
+    busWrites: number;
+    eventsPerWrite: number;
+    msPerWrite: number;
+    issueBatches: number;
+    eventsPerBatch: number;
+    msPerBatch: number;
+  };
 }
 
 /** Events the ingest process acknowledged (its Prometheus counter, incremented right before the 200). */
@@ -507,6 +516,22 @@ const acceptedCounter = (port: number, projectId: number) => async (): Promise<n
       n += Number(line.slice(line.lastIndexOf(' ') + 1));
   return n;
 };
+
+/** Sums and counts of the ingest group-commit and issues-worker histograms, from /metrics. */
+async function pipelineStats(ports: number[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const port of ports) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      const m =
+        /^(beacon_(?:ingest_publish_batch_size|ingest_publish_seconds|issues_batch_seconds)_(?:sum|count)) ([\d.e+-]+)$/.exec(
+          line,
+        );
+      if (m) out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+    }
+  }
+  return out;
+}
 
 async function storedCount(db: pg.Client, projectId: number): Promise<number> {
   const r = await db.query<{ n: string | null }>(
@@ -537,6 +562,8 @@ async function measuredRun(o: {
   rate?: number;
   /** The ingest process's count of accepted events (every run so far, warm-up included). */
   accepted: () => Promise<number>;
+  /** Ports whose /metrics carry the ingest and issues-worker histograms. */
+  metricsPorts: number[];
   cpuGroups: Group[];
 }): Promise<RunResult> {
   const probe = new Probe(`http://127.0.0.1:${o.port}${o.path}`, o.projectId, o.db);
@@ -551,6 +578,7 @@ async function measuredRun(o: {
   const t0 = performance.now();
   const cpu0 = await cpuSample(o.cpuGroups);
   const accepted0 = await o.accepted();
+  const stats0 = await pipelineStats(o.metricsPorts);
   probe.start();
   let sampling = true;
   const sampler = (async () => {
@@ -594,6 +622,18 @@ async function measuredRun(o: {
     stored = await storedCount(o.db, o.projectId);
   }
   const drainS = (performance.now() - tEnd) / 1000;
+  const stats1 = await pipelineStats(o.metricsPorts);
+  const d = (k: string) => (stats1[k] ?? 0) - (stats0[k] ?? 0);
+  const writes = d('beacon_ingest_publish_batch_size_count');
+  const batches = d('beacon_issues_batch_seconds_count');
+  const pipeline = {
+    busWrites: writes,
+    eventsPerWrite: d('beacon_ingest_publish_batch_size_sum') / Math.max(1, writes),
+    msPerWrite: (d('beacon_ingest_publish_seconds_sum') * 1000) / Math.max(1, writes),
+    issueBatches: batches,
+    eventsPerBatch: (acked - accepted0) / Math.max(1, batches),
+    msPerBatch: (d('beacon_issues_batch_seconds_sum') * 1000) / Math.max(1, batches),
+  };
   // CPU time per accepted event, load and drain included (the issues worker catches up after the
   // load): unlike events/s, this does not depend on what else runs on the machine.
   const cpu2 = await cpuSample(o.cpuGroups);
@@ -616,6 +656,7 @@ async function measuredRun(o: {
     residual: acked - stored,
     cpu,
     cpuPerEvent,
+    pipeline,
   };
   log(
     `  ${o.label}: ${result.rps.toFixed(0)} accepted events/s, ingest p50 ${result.p50} ms, p99 ${result.p99} ms ` +
@@ -630,6 +671,11 @@ async function measuredRun(o: {
       `drained in ${r.drainS.toFixed(1)} s, residual ${r.residual}`,
   );
   log(`    CPU over the load (100% = one core): ${fmtCpu(r.cpu)}`);
+  const pl = r.pipeline;
+  log(
+    `    ingest bus writes: ${pl.busWrites}, ${pl.eventsPerWrite.toFixed(1)} events and ${pl.msPerWrite.toFixed(1)} ms each; ` +
+      `issues worker batches: ${pl.issueBatches}, ~${pl.eventsPerBatch.toFixed(1)} events and ${pl.msPerBatch.toFixed(1)} ms each`,
+  );
   log(
     `    CPU per accepted event (load + drain): ${Object.entries(r.cpuPerEvent)
       .map(([k, v]) => `${k} ${v} µs`)
@@ -724,6 +770,9 @@ function pushRun(prefix: string, r: RunResult, targets: { rps?: string; p99?: st
   m(`${prefix}: drain time after load`, r.drainS, 's');
   m(`${prefix}: backlog after drain`, r.residual, 'events', '0');
   for (const [k, v] of Object.entries(r.cpuPerEvent)) m(`${prefix}: CPU per accepted event, ${k}`, v, 'µs');
+  m(`${prefix}: events per ingest bus write (group commit)`, r.pipeline.eventsPerWrite, 'events');
+  m(`${prefix}: ingest bus write duration (mean)`, r.pipeline.msPerWrite, 'ms');
+  m(`${prefix}: issues worker batch duration (mean)`, r.pipeline.msPerBatch, 'ms');
 }
 
 const postgresPids = (dataDir: string) => (): number[] => {
@@ -773,6 +822,7 @@ async function embeddedPhase(): Promise<void> {
       seconds: e2eSeconds,
       rate: e2eRate || undefined,
       accepted,
+      metricsPorts: [beacon.port],
       cpuGroups: groups,
     });
     pushRun(`embedded @ ${rateLabel}`, fixed, {
@@ -789,6 +839,7 @@ async function embeddedPhase(): Promise<void> {
         db,
         seconds: fullSeconds,
         accepted,
+        metricsPorts: [beacon.port],
         cpuGroups: groups,
       });
       pushRun('embedded @ full speed', full, { rps: '>= 5000', p99: '< 100 ms', e2e: true });
@@ -912,9 +963,14 @@ async function kafkaPhase(): Promise<void> {
   const { projectId, path: p } = await createProject(ingest.port);
   const db = new pg.Client({ connectionString: dbUrl.toString() });
   await db.connect();
-  const kafkaPid = () => {
-    const f = path.join(root, '.cache/kafka/kafka.pid');
-    return existsSync(f) ? [Number(readFileSync(f, 'utf8').trim())] : [];
+  // The broker's pid from its listening socket (it may have been started by anyone).
+  const kafkaPid = (): number[] => {
+    try {
+      const out = execFileSync('ss', ['-ltnpH', `sport = :${kPort}`]).toString();
+      return [...new Set([...out.matchAll(/pid=(\d+)/g)].map((x) => Number(x[1])))];
+    } catch {
+      return [];
+    }
   };
   const pgBackends = async () => {
     const r = await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
@@ -935,6 +991,7 @@ async function kafkaPhase(): Promise<void> {
       db,
       seconds: kafkaSeconds,
       accepted: acceptedCounter(ingest.port, projectId),
+      metricsPorts: [ingest.port, issues.port],
       cpuGroups: [
         { label: 'ingest,api', pids: () => [ingest.child.pid!] },
         { label: 'issues', pids: () => [issues.child.pid!] },

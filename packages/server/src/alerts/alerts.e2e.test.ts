@@ -276,6 +276,54 @@ describe.runIf(requirePg())('alerts end to end', () => {
     );
   });
 
+  it('never shows a webhook URL password or Slack path, sends the password as Basic auth, and keeps it on GET → PUT', async () => {
+    const withPass = hook.url.replace('http://', 'http://hooker:s3cr%40t@');
+    const created = await api('POST', `/api/v1/projects/${projectA}/rules`, tokenA, {
+      name: 'basic auth',
+      trigger: { type: 'new_issue' },
+      actions: [
+        { type: 'webhook', url: `${withPass}/basic` },
+        { type: 'slack', url: `${hook.url}/slack-secret-path` },
+      ],
+    });
+    expect(created.status).toBe(201);
+    const ruleId = created.body.id;
+    const test = await api('POST', `/api/v1/rules/${ruleId}/test`, tokenA);
+    expect(test.status).toBe(202);
+    await waitFor(() => hook.delivered('/basic').length === 1, { what: 'the basic-auth webhook' });
+    expect(hook.delivered('/basic')[0]!.headers.authorization).toBe(
+      `Basic ${Buffer.from('hooker:s3cr@t').toString('base64')}`,
+    );
+    await waitFor(() => hook.delivered('/slack-secret-path').length === 1, { what: 'the slack message' });
+    const got = await api('GET', `/api/v1/rules/${ruleId}`, tokenA);
+    const shown = JSON.stringify([
+      created.body,
+      got.body,
+      (await api('GET', `/api/v1/projects/${projectA}/rules`, tokenA)).body,
+      (await api('GET', `/api/v1/projects/${projectA}/deliveries`, tokenA)).body,
+      (await api('GET', `/api/v1/deliveries/${test.body.deliveryIds[0]}`, tokenA)).body,
+    ]);
+    expect(shown).not.toMatch(/s3cr|slack-secret-path/);
+    expect(got.body.actions[0].url).toBe(
+      `${hook.url.replace('http://', 'http://hooker:%5Bredacted%5D@')}/basic`,
+    );
+    const { id: _i, projectId: _p, createdAt: _c, updatedAt: _u, ...editable } = got.body;
+    expect(
+      (await api('PUT', `/api/v1/rules/${ruleId}`, tokenA, { ...editable, name: 'renamed' })).status,
+    ).toBe(200);
+    const [stored] = await beacon.ctx.db.query<{ actions: Array<{ url: string }> }>(
+      'SELECT actions FROM alert_rules WHERE id = $1',
+      [ruleId],
+    );
+    expect(stored!.actions.map((a) => a.url)).toEqual([`${withPass}/basic`, `${hook.url}/slack-secret-path`]);
+    const elsewhere = await api('PUT', `/api/v1/rules/${ruleId}`, tokenA, {
+      ...editable,
+      actions: [{ type: 'webhook', url: 'http://x:%5Bredacted%5D@elsewhere.test/' }],
+    });
+    expect(elsewhere.status).toBe(400);
+    expect((await api('DELETE', `/api/v1/rules/${ruleId}`, tokenA)).status).toBe(204);
+  });
+
   it('acknowledges and resolves alerts; silences mute until their end', async () => {
     const rule = await api('POST', `/api/v1/projects/${projectA}/rules`, tokenA, {
       name: 'fatal',

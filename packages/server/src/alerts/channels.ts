@@ -139,6 +139,15 @@ export class Channels {
 
   private async post(rawUrl: string, body: string, headers: Record<string, string>): Promise<SendResult> {
     const url = validateTargetUrl(rawUrl, this.opts.blockList);
+    // undici drops a URL's user-info silently: send it as Basic auth (a custom Authorization header wins).
+    if (url.username || url.password) {
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
+        const userPass = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+        headers.authorization = `Basic ${Buffer.from(userPass).toString('base64')}`;
+      }
+      url.username = '';
+      url.password = '';
+    }
     const res = await request(url, {
       method: 'POST',
       body,

@@ -3,13 +3,14 @@ import type { AppContext } from '../context.js';
 import { authenticate, type Principal, requireProjectPermission } from '../identity/access.js';
 import { badRequest, conflict, notFound } from '../platform/errors.js';
 import { AlertEngine } from './engine.js';
+import { isRedactedWebhookUrl, REDACTED, redactSlackUrl, redactWebhookUrl } from './redact.js';
 import type { Action, AlertState, DeliveryState, Rule, RuleInput } from './schemas.js';
 import * as store from './store.js';
 import { buildBlockList, defaultTargetPolicy, validateTargetUrl } from './targets.js';
 
-export const REDACTED = '[redacted]';
+export { REDACTED, redactSlackUrl };
 
-/** What the API shows of a rule: secrets and custom header values are redacted. */
+/** What the API shows of a rule: secrets, URL passwords and custom header values are redacted. */
 export function publicRule(r: Rule) {
   return {
     ...r,
@@ -17,7 +18,7 @@ export function publicRule(r: Rule) {
       a.type === 'webhook'
         ? {
             type: a.type,
-            url: a.url,
+            url: redactWebhookUrl(a.url),
             ...(a.secret ? { secret: REDACTED } : {}),
             ...(a.headers
               ? { headers: Object.fromEntries(Object.keys(a.headers).map((k) => [k, REDACTED])) }
@@ -28,15 +29,6 @@ export function publicRule(r: Rule) {
           : a,
     ),
   };
-}
-
-/** Slack incoming-webhook URLs are secrets themselves: show the origin only. */
-export function redactSlackUrl(url: string): string {
-  try {
-    return `${new URL(url).origin}/${REDACTED}`;
-  } catch {
-    return REDACTED;
-  }
 }
 
 /**
@@ -214,8 +206,8 @@ export class AlertsService {
 }
 
 /**
- * On update, a webhook action that omits its secret (or shows a header value as "[redacted]")
- * keeps what the existing action with the same URL had, and a Slack URL shown redacted keeps the
+ * On update, a webhook action that omits its secret (or shows a header value or its URL's password
+ * as "[redacted]") keeps what the existing action with the same URL had, and a Slack URL shown redacted keeps the
  * stored one, so GET → edit → PUT does not drop secrets. An empty secret removes it.
  */
 export function normaliseActions(input: RuleInput, previous: Action[]): RuleInput {
@@ -229,10 +221,15 @@ export function normaliseActions(input: RuleInput, previous: Action[]): RuleInpu
       return { type: 'slack', url: unusedSlack.splice(i, 1)[0]!.url };
     }
     if (a.type !== 'webhook') return a;
+    // A URL shown with its password redacted stands for the stored URL it was made from.
     const prev = previous.find(
-      (x): x is Extract<Action, { type: 'webhook' }> => x.type === 'webhook' && x.url === a.url,
+      (x): x is Extract<Action, { type: 'webhook' }> =>
+        x.type === 'webhook' && (x.url === a.url || redactWebhookUrl(x.url) === a.url),
     );
-    const out: Extract<Action, { type: 'webhook' }> = { type: 'webhook', url: a.url };
+    const redacted = isRedactedWebhookUrl(a.url);
+    if (redacted && !prev)
+      throw badRequest(`webhook url "${a.url}" is redacted but has no stored value to keep`);
+    const out: Extract<Action, { type: 'webhook' }> = { type: 'webhook', url: redacted ? prev!.url : a.url };
     const secret = a.secret === undefined || a.secret === REDACTED ? prev?.secret : a.secret;
     if (secret) out.secret = secret;
     if (a.headers) {

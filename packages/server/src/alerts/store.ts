@@ -1,5 +1,6 @@
 import type { Queryable } from '../platform/db/db.js';
 import type { NotificationPayload, Target } from './channels.js';
+import { redactSlackUrl, redactWebhookUrl } from './redact.js';
 import type { Action, AlertState, DeliveryState, Filters, Rule, RuleInput, Trigger } from './schemas.js';
 
 /** SQL of the alerts domain. Timestamps of evaluation are passed in (tests simulate time). */
@@ -656,25 +657,16 @@ export const toDelivery = (r: DeliveryRow) => ({
 });
 export type Delivery = ReturnType<typeof toDelivery>;
 
-/** What the API shows of a target: never the secret, never custom header values. */
+/** What the API shows of a target: never the secret, a URL password, or custom header values. */
 export function redactTarget(t: Target): Record<string, unknown> {
   if (t.type === 'email') return { type: 'email', to: t.to };
-  if (t.type === 'slack') return { type: 'slack', url: redactUrl(t.url) };
+  if (t.type === 'slack') return { type: 'slack', url: redactSlackUrl(t.url) };
   return {
     type: 'webhook',
-    url: t.url,
+    url: redactWebhookUrl(t.url),
     secretSet: Boolean(t.secret),
     headers: Object.keys(t.headers ?? {}),
   };
-}
-
-/** Slack incoming-webhook URLs are secrets themselves: show the host only. */
-function redactUrl(u: string): string {
-  try {
-    return `${new URL(u).origin}/…`;
-  } catch {
-    return '…';
-  }
 }
 
 export async function getDelivery(q: Queryable, id: number) {

@@ -67,6 +67,20 @@ describe('boot', () => {
 });
 
 describe.runIf(requirePg())('boot against PostgreSQL', () => {
+  it('stops with one line naming KAFKA_BROKERS when no broker listens there', async () => {
+    const db = await createTestDatabase();
+    try {
+      const p = spawnBeacon(['start'], { DATABASE_URL: db.url, KAFKA_BROKERS: '127.0.0.1:1' });
+      expect(await p.exited).toBe(1);
+      expect(p.stderr().trim().split('\n')).toHaveLength(1);
+      expect(p.stderr()).toMatch(
+        /^beacon: cannot connect to Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\): .*ECONNREFUSED/,
+      );
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('runs two `beacon migrate` processes at once: both exit 0 and the schema is applied once', async () => {
     const db = await createTestDatabase();
     try {

@@ -84,6 +84,33 @@ export class KafkaBus implements Bus {
     });
   }
 
+  /**
+   * One short, quiet attempt to reach the cluster (boot uses it to fail fast with one line):
+   * the shared client retries for about a minute and logs every failed attempt.
+   */
+  async probe(timeoutMs = 10_000): Promise<void> {
+    const admin = new Kafka({
+      clientId: this.opts.clientId ?? 'beacon',
+      brokers: this.opts.brokers,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: Math.min(3_000, timeoutMs),
+      requestTimeout: timeoutMs,
+      retry: { initialRetryTime: 200, maxRetryTime: 1_000, retries: 2 },
+    }).admin();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        admin.connect().then(() => admin.describeCluster()),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      await admin.disconnect().catch(() => {});
+    }
+  }
+
   private getProducer(): Promise<Producer> {
     if (!this.producer) {
       const producer = this.kafka.producer({

@@ -284,18 +284,20 @@ describe.runIf(requirePg())('issues API and worker', () => {
     const byCount = await issues('?query=FilterError&sort=count');
     expect(byCount.items[0].title).toMatch(/^FilterError2/);
 
-    // Cursor pagination walks every unresolved issue once.
-    const all = await issues('?limit=100');
-    const seen: number[] = [];
-    let cursor: string | null = null;
-    do {
-      const page = await issues(`?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
-      expect(page.items.length).toBeLessThanOrEqual(2);
-      seen.push(...page.items.map((i) => i.id));
-      cursor = page.nextCursor;
-    } while (cursor);
-    expect(seen).toEqual(all.items.map((i) => i.id));
-    expect(new Set(seen).size).toBe(seen.length);
+    // Cursor pagination walks every unresolved issue once, whatever the sort (many share a count).
+    for (const sort of ['lastSeen', 'firstSeen', 'count', 'users']) {
+      const all = await issues(`?limit=100&sort=${sort}`);
+      const seen: number[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await issues(`?limit=2&sort=${sort}${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.items.map((i) => i.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen, sort).toEqual(all.items.map((i) => i.id));
+      expect(new Set(seen).size).toBe(seen.length);
+    }
     expect(
       (await call(b, 'GET', `/api/v1/projects/${project.id}/issues?cursor=garbage`, owner.token)).status,
     ).toBe(400);
@@ -448,5 +450,69 @@ describe.runIf(requirePg())('issues API and worker', () => {
     expect((await call(b, 'GET', `/api/v1/issues/${target.id}`, undefined)).status).toBe(401);
     const after = (await call(b, 'GET', `/api/v1/issues/${target.id}`, owner.token)).body;
     expect(after).toEqual(before);
+  });
+  it('answers 4xx, never 5xx, to odd input at every route', async () => {
+    await publish([internalEvent(project.id, { exceptions: [{ type: 'ProbeError', value: 'probe' }] })]);
+    await waitFor(async () => (await issues('?query=ProbeError')).items.length === 1, {
+      what: 'probe issue',
+    });
+    const target = (await issues('?query=ProbeError')).items[0]!;
+    const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const list = `/api/v1/projects/${project.id}/issues`;
+    const ev = `/api/v1/issues/${target.id}/events`;
+    const probes: Array<[string, string, unknown?, number?]> = [
+      ['GET', '/api/v1/issues/99999999999999999999'],
+      ['GET', '/api/v1/issues/9223372036854775808'],
+      ['GET', '/api/v1/issues/1e3'],
+      ['GET', '/api/v1/projects/99999999999999999999/issues'],
+      ['GET', `${list}?cursor=${enc(['not a time', 1])}`, undefined, 400],
+      ['GET', `${list}?sort=count&cursor=${enc(['many', 1])}`, undefined, 400],
+      ['GET', `${list}?sort=count&cursor=${enc([1e300, 1])}`, undefined, 400],
+      ['GET', `${list}?cursor=${enc([new Date().toISOString(), 1.5])}`, undefined, 400],
+      ['GET', `${list}?cursor=${enc([new Date().toISOString(), 1e30])}`, undefined, 400],
+      ['GET', `${list}?cursor=${enc([{}, 1])}`, undefined, 400],
+      ['GET', `${list}?limit=100000000000000000000000`],
+      ['GET', `${list}?query=${encodeURIComponent('a\u0000b')}`, undefined, 400],
+      ['GET', `${list}?tag=${encodeURIComponent('region:\u0000')}`, undefined, 400],
+      ['GET', `${list}?environment=${encodeURIComponent('\u0000')}`, undefined, 400],
+      [
+        'GET',
+        `${list}?query=${encodeURIComponent('is:whatever level:nope assigned:99999999999999999999 😀:😀')}`,
+      ],
+      ['GET', `${list}?assignee=99999999999999999999`],
+      ['GET', `${list}?assignee=1.5`],
+      ['GET', `${ev}?cursor=${enc(['yesterday', '0'.repeat(32)])}`, undefined, 400],
+      ['GET', `${ev}?cursor=${enc(['275760-09-13T00:00:00.000Z', '0'.repeat(32)])}`, undefined, 400],
+      ['GET', `${ev}?limit=0`],
+      ['GET', `/api/v1/events/${'f'.repeat(32)}?projectId=99999999999999999999`],
+      ['GET', '/api/v1/events/%00'],
+      ['GET', `/api/v1/issues/${target.id}?hours=1e9`],
+      [
+        'PATCH',
+        `/api/v1/issues/${target.id}`,
+        { status: 'ignored', ignore: { until: '+275760-09-13T00:00:00Z' } },
+      ],
+      [
+        'PATCH',
+        `/api/v1/issues/${target.id}`,
+        { status: 'ignored', ignore: { until: '9999-12-31T23:59:59Z' } },
+      ],
+      ['PATCH', `/api/v1/issues/${target.id}`, { assigneeId: 99999999999999 }],
+      ['POST', `${list}/bulk`, { ids: [9223372036854775807], status: 'resolved' }],
+      ['POST', `/api/v1/issues/${target.id}/merge`, { otherIssueIds: [9007199254740991] }],
+    ];
+    const failed: string[] = [];
+    for (const [method, url, body, expected] of probes) {
+      const r = await call(b, method, url, owner.token, body);
+      if (r.status >= 500 || (expected !== undefined && r.status !== expected))
+        failed.push(`${method} ${url} → ${r.status}`);
+    }
+    expect(failed).toEqual([]);
+    // The probes changed nothing they should not have: the issue is still there and readable.
+    expect((await call(b, 'GET', `/api/v1/issues/${target.id}`, owner.token)).status).toBe(200);
+    await call(b, 'PATCH', `/api/v1/issues/${target.id}`, owner.token, {
+      status: 'unresolved',
+      assigneeId: null,
+    });
   });
 });

@@ -10,6 +10,12 @@ import * as service from './service.js';
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const bearer = [{ bearer: [] }];
 const status = z.enum(['unresolved', 'resolved', 'ignored']);
+/** Query text: PostgreSQL text cannot hold NUL (a 500 otherwise), and nothing stored contains one. */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
 
 const issueOut = z.object({
   id: z.number(),
@@ -108,27 +114,23 @@ export function registerIssueRoutes(app: HttpApp, ctx: AppContext): void {
         security: bearer,
         params: z.object({ id }),
         querystring: z.object({
-          status: z
-            .string()
-            .max(100)
+          status: text(100)
             .optional()
             .describe('unresolved (default), resolved, ignored, all, or a comma list'),
-          level: z
-            .string()
-            .max(100)
+          level: text(100)
             .optional()
             .describe(`comma list of ${levels.join(', ')}`),
-          environment: z.string().max(200).optional(),
-          release: z.string().max(200).optional(),
+          environment: text(200).optional(),
+          release: text(200).optional(),
           tag: z
-            .union([z.string().max(500), z.array(z.string().max(500)).max(20)])
+            .union([text(500), z.array(text(500)).max(20)])
             .optional()
             .transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]))
             .describe('key:value, repeatable'),
-          query: z.string().max(500).optional(),
-          assignee: z.string().max(50).optional().describe('user id, me, none or any'),
+          query: text(500).optional(),
+          assignee: text(50).optional().describe('user id, me, none or any'),
           sort: z.enum(['lastSeen', 'firstSeen', 'count', 'users']).optional(),
-          cursor: z.string().max(500).optional(),
+          cursor: text(500).optional(),
           limit: z.coerce.number().int().min(1).max(100).optional(),
         }),
         response: { 200: z.object({ items: z.array(listItemOut), nextCursor: z.string().nullable() }) },

@@ -38,6 +38,15 @@ function decodeCursor<T>(c: string, check: (v: unknown) => v is T): T {
   throw badRequest('invalid cursor');
 }
 
+// Cursor parts are checked as strictly as the values the API itself writes into cursors: anything
+// else would reach PostgreSQL as a cast error (a 500) or as one of its special inputs ('yesterday').
+const isId = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isTime = (v: unknown): v is string =>
+  typeof v === 'string' &&
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) &&
+  new Date(v).toISOString() === v;
+
 /** Split `key:value` (value may be quoted); undefined when there is no colon. */
 function splitKeyValue(s: string): { key: string; value: string } | undefined {
   const i = s.indexOf(':');
@@ -173,10 +182,12 @@ export async function listIssues(ctx: AppContext, p: Principal, projectId: numbe
   }
   const sort = q.sort ?? 'lastSeen';
   const limit = q.limit ?? 25;
+  const byTime = sort === 'lastSeen' || sort === 'firstSeen';
   const after = q.cursor
     ? decodeCursor(
         q.cursor,
-        (v): v is [string | number, number] => Array.isArray(v) && v.length === 2 && typeof v[1] === 'number',
+        (v): v is [string | number, number] =>
+          Array.isArray(v) && v.length === 2 && isId(v[1]) && (byTime ? isTime(v[0]) : isCount(v[0])),
       )
     : undefined;
   const rows = await store.listIssues(ctx.db, {
@@ -281,7 +292,7 @@ type EventCursor = [string, string];
 const isEventCursor = (v: unknown): v is EventCursor =>
   Array.isArray(v) &&
   v.length === 2 &&
-  typeof v[0] === 'string' &&
+  isTime(v[0]) &&
   typeof v[1] === 'string' &&
   /^[0-9a-f]{32}$/.test(v[1]);
 

@@ -83,6 +83,8 @@ export function registerInsightRoutes(app: HttpApp, ctx: AppContext): void {
         projectId,
         reason: 'manual',
         updateId: `manual-${randomUUID()}`,
+        // Asked for by a person: re-run whatever the last analysis covered.
+        issueCount: Number.MAX_SAFE_INTEGER,
       });
       return reply.code(202).send({ status: 'pending' as const, queued });
     },

@@ -19,12 +19,14 @@ export interface InsightRow {
 }
 
 /**
- * Enqueue an analysis unless one is already pending for the issue or this very update was
- * handled (redelivery). Returns true when a job was created or re-opened.
+ * Enqueue an analysis unless one is already pending for the issue, this very update was handled,
+ * or the last analysis already covered the issue at this count (`issueCount` only grows, so a
+ * redelivered older update — say `created` after a later `regressed` was analysed — is ignored).
+ * Returns true when a job was created or re-opened.
  */
 export async function enqueue(
   q: Queryable,
-  job: { issueId: number; projectId: number; reason: string; updateId: string },
+  job: { issueId: number; projectId: number; reason: string; updateId: string; issueCount: number },
 ): Promise<boolean> {
   const rows = await q.query(
     `INSERT INTO insights (issue_id, project_id, status, reason, last_update_id)
@@ -34,8 +36,9 @@ export async function enqueue(
            attempts = 0, next_attempt_at = now(), locked_until = NULL, error = NULL,
            requested_at = now(), updated_at = now()
        WHERE insights.status <> 'pending' AND insights.last_update_id IS DISTINCT FROM EXCLUDED.last_update_id
+         AND $5::bigint > insights.covered_count
      RETURNING issue_id`,
-    [job.issueId, job.projectId, job.reason, job.updateId],
+    [job.issueId, job.projectId, job.reason, job.updateId, job.issueCount],
   );
   return rows.length > 0;
 }
@@ -56,13 +59,21 @@ export async function claimDue(db: Db, limit: number, leaseSeconds: number): Pro
 export async function complete(
   db: Db,
   issueId: number,
-  r: { kind: 'ai' | 'builtin' | 'text'; provider?: string; model?: string; content: unknown },
+  r: {
+    kind: 'ai' | 'builtin' | 'text';
+    provider?: string;
+    model?: string;
+    content: unknown;
+    /** The issue's event count in the context analysed. */
+    coveredCount: number;
+  },
 ): Promise<void> {
   await db.query(
     `UPDATE insights SET status = 'ready', kind = $2, provider = $3, model = $4, content = $5::jsonb, error = NULL,
-       locked_until = NULL, completed_at = now(), updated_at = now()
+       locked_until = NULL, completed_at = now(), updated_at = now(),
+       covered_count = GREATEST(covered_count, $6)
      WHERE issue_id = $1`,
-    [issueId, r.kind, r.provider ?? null, r.model ?? null, JSON.stringify(r.content)],
+    [issueId, r.kind, r.provider ?? null, r.model ?? null, JSON.stringify(r.content), r.coveredCount],
   );
 }
 
@@ -79,12 +90,18 @@ export async function retryLater(
   );
 }
 
-export async function fail(db: Db, issueId: number, error: string, content: unknown): Promise<void> {
+export async function fail(
+  db: Db,
+  issueId: number,
+  error: string,
+  content: unknown,
+  coveredCount = 0,
+): Promise<void> {
   await db.query(
     `UPDATE insights SET status = 'failed', error = $2, content = $3::jsonb, locked_until = NULL,
-       completed_at = now(), updated_at = now()
+       completed_at = now(), updated_at = now(), covered_count = GREATEST(covered_count, $4)
      WHERE issue_id = $1`,
-    [issueId, error, JSON.stringify(content)],
+    [issueId, error, JSON.stringify(content), coveredCount],
   );
 }
 

@@ -85,6 +85,7 @@ export class InsightsWorker implements Worker {
               projectId: u.projectId,
               reason: u.type,
               updateId: u.updateId,
+              issueCount: u.issue.count,
             })
           )
             queued += 1;
@@ -135,8 +136,9 @@ export class InsightsWorker implements Worker {
       return;
     }
     const builtin = builtInSummary(context);
+    const coveredCount = context.issue.count;
     if (!this.provider) {
-      await complete(this.ctx.db, job.issue_id, { kind: 'builtin', content: { builtin } });
+      await complete(this.ctx.db, job.issue_id, { kind: 'builtin', content: { builtin }, coveredCount });
       outcome.inc({ outcome: 'builtin' });
       return;
     }
@@ -166,13 +168,19 @@ export class InsightsWorker implements Worker {
       }
       const meta = { provider: this.provider.name, model: this.provider.model };
       if (answer) {
-        await complete(this.ctx.db, job.issue_id, { kind: 'ai', ...meta, content: { answer, builtin } });
+        await complete(this.ctx.db, job.issue_id, {
+          kind: 'ai',
+          ...meta,
+          content: { answer, builtin },
+          coveredCount,
+        });
         outcome.inc({ outcome: 'ai' });
       } else {
         await complete(this.ctx.db, job.issue_id, {
           kind: 'text',
           ...meta,
           content: { text: text.slice(0, 8000), builtin },
+          coveredCount,
         });
         outcome.inc({ outcome: 'text' });
       }
@@ -186,7 +194,7 @@ export class InsightsWorker implements Worker {
         await retryLater(this.ctx.db, job.issue_id, message, this.opts.backoffSeconds(job.attempts));
         outcome.inc({ outcome: 'retry' });
       } else {
-        await fail(this.ctx.db, job.issue_id, message, { builtin });
+        await fail(this.ctx.db, job.issue_id, message, { builtin }, coveredCount);
         outcome.inc({ outcome: 'failed' });
       }
     }

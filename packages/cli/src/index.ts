@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
 import { CliError, exitCodes } from './api.js';
+import { printable } from './output.js';
 import { program } from './program.js';
 
 // `beacon start` and `beacon migrate` run the server itself; one command name for everything.
@@ -36,10 +37,10 @@ if (command === 'start' || command === 'migrate') {
       // help and version print and exit 0; usage errors were already printed by commander
       process.exitCode = err.exitCode === 0 ? 0 : exitCodes.usage;
     } else if (err instanceof CliError) {
-      process.stderr.write(`beacon: ${err.message}\n`);
+      process.stderr.write(`beacon: ${printable(err.message)}\n`);
       process.exitCode = err.exitCode;
     } else {
-      process.stderr.write(`beacon: ${(err as Error).message}\n`);
+      process.stderr.write(`beacon: ${printable((err as Error).message)}\n`);
       process.exitCode = exitCodes.error;
     }
   }

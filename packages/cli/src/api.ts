@@ -61,6 +61,12 @@ export class Api {
               : exitCodes.error;
       throw new CliError(`${message} (HTTP ${res.status}${e?.code ? `, ${e.code}` : ''})`, code);
     }
+    // A proxy, a login page or a wrong --url answers 200 with HTML: that is not an answer.
+    if (typeof data === 'string')
+      throw new CliError(
+        `unexpected answer from ${url.origin}: not JSON (is this a Beacon server?)`,
+        exitCodes.error,
+      );
     return data as T;
   }
 

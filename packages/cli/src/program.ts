@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { Api, CliError, exitCodes } from './api.js';
 import { loadCredentials } from './config.js';
-import { type Column, record, table } from './output.js';
+import type { Column } from './output.js';
 
 export type Row = Record<string, unknown>;
 interface GlobalOpts {
@@ -46,8 +46,11 @@ export function print(data: unknown, human: () => string): void {
 /** The rows of a list answer: a bare array, or the first array field (`items`, `rules`, `alerts`, …). */
 export const items = (data: unknown): Row[] => {
   if (Array.isArray(data)) return data as Row[];
-  const arr = Object.values((data ?? {}) as Row).find(Array.isArray);
-  return (arr ?? []) as Row[];
+  const arr =
+    data !== null && typeof data === 'object' ? Object.values(data as Row).find(Array.isArray) : undefined;
+  // An answer without any list is not "no rows": printing "(none)" would hide the problem.
+  if (!arr) throw new CliError('unexpected answer from the server: expected a list', exitCodes.error);
+  return arr as Row[];
 };
 
 export const col = (header: string, key: string | ((r: Row) => unknown)): Column<Row> => ({

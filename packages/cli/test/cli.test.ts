@@ -417,6 +417,24 @@ describe.runIf(requirePg())('beacon CLI against a real server', () => {
     expect(down.stderr.trim()).toMatch(
       /^beacon: cannot reach Beacon at http:\/\/127\.0\.0\.1:59999 \(ECONNREFUSED\)$/,
     );
+    // Something that is not Beacon answers 200: say so instead of printing an empty table.
+    const page = await startReceiver(200, { type: 'text/html', text: '<html>login</html>' });
+    const odd = await startReceiver(200, { type: 'application/json', text: '{"ok":true}' });
+    try {
+      const html = await runCli(['projects', 'list'], { ...env, BEACON_URL: page.url });
+      expect([html.code, html.stderr.trim()]).toEqual([
+        1,
+        `beacon: unexpected answer from ${page.url.slice(0, -1)}: not JSON (is this a Beacon server?)`,
+      ]);
+      const shape = await runCli(['issues', 'list', '--project', '1'], { ...env, BEACON_URL: odd.url });
+      expect([shape.code, shape.stderr.trim()]).toEqual([
+        1,
+        'beacon: unexpected answer from the server: expected a list',
+      ]);
+    } finally {
+      await page.close();
+      await odd.close();
+    }
     const usage = await beaconCli('projects', 'get', 'abc');
     expect(usage.code).toBe(2);
     const missing = await beaconCli('keys', 'list');

@@ -55,9 +55,10 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
   });
 }
 
-/** A local HTTP receiver on 127.0.0.1 answering every request with `status`. */
+/** A local HTTP receiver on 127.0.0.1 answering every request with `status` (and `body`, if given). */
 export async function startReceiver(
   status = 200,
+  body?: { type: string; text: string },
 ): Promise<{ url: string; hits: number; close(): Promise<void> }> {
   const { createServer } = await import('node:http');
   const state = { url: '', hits: 0, close: async () => {} };
@@ -65,7 +66,9 @@ export async function startReceiver(
     state.hits += 1;
     req.resume();
     req.on('end', () =>
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'unavailable'),
+      res
+        .writeHead(status, { 'content-type': body?.type ?? 'text/plain' })
+        .end(body?.text ?? (status === 200 ? 'ok' : 'unavailable')),
     );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -136,6 +136,44 @@ describe.runIf(requirePg())('alert rule evaluation', () => {
     expect(await deliveriesOf(r.id)).toBe(2);
   });
 
+  it('editing what a counting rule counts drops its old counts; editing only the threshold keeps them', async () => {
+    const { projectId, rule: r } = await rule({
+      trigger: { type: 'frequency', threshold: 5, windowMinutes: 10, per: 'project' },
+    });
+    const update = (patch: Record<string, unknown>) =>
+      store.updateRule(db, r.id, ruleBodySchema.parse({ name: 'r', actions: r.actions, ...patch }));
+    await engine.handleIssueUpdate(
+      issueUpdate(projectId, 1, { newEvents: 4, environment: 'staging' }),
+      at(T0, 0),
+    );
+    // Threshold only: the 4 counted events still count, 4 + 3 > 6.
+    await update({ trigger: { type: 'frequency', threshold: 6, windowMinutes: 10, per: 'project' } });
+    expect(
+      await engine.handleIssueUpdate(
+        issueUpdate(projectId, 1, { newEvents: 3, environment: 'staging' }),
+        at(T0, 1),
+      ),
+    ).toEqual(['fired']);
+    // New filters: the 7 staging events must not count towards the production-only rule.
+    await update({
+      trigger: { type: 'frequency', threshold: 6, windowMinutes: 10, per: 'project' },
+      filters: { environment: 'production' },
+    });
+    expect(await store.sumEvents(db, r.id, 'project', at(T0, -10), at(T0, 10))).toBe(0);
+    expect(
+      await engine.handleIssueUpdate(
+        issueUpdate(projectId, 1, { newEvents: 2, environment: 'production' }),
+        at(T0, 2),
+      ),
+    ).toEqual([]);
+    // A new window width drops them too.
+    await update({
+      trigger: { type: 'frequency', threshold: 6, windowMinutes: 5, per: 'project' },
+      filters: { environment: 'production' },
+    });
+    expect(await store.sumEvents(db, r.id, 'project', at(T0, -10), at(T0, 10))).toBe(0);
+  });
+
   it('frequency per issue by distinct users', async () => {
     const { projectId, rule: r } = await rule({
       trigger: { type: 'frequency', threshold: 3, windowMinutes: 10, metric: 'users', per: 'issue' },

@@ -56,10 +56,23 @@ export async function insertRule(q: Queryable, projectId: number, input: RuleInp
   return toRule(row!);
 }
 
+/**
+ * Replace a rule. When what the rule counts changes (filters, or the trigger's type, per, metric or
+ * window width), its per-window counts and anomaly state are dropped in the same statement: counts
+ * gathered under the old definition would otherwise fire the new one early (or skew its baseline).
+ */
 export async function updateRule(q: Queryable, id: number, input: RuleInput) {
   const [row] = await q.query<RuleRow>(
-    `UPDATE alert_rules SET name = $2, trigger = $3, filters = $4, actions = $5, cooldown_minutes = $6,
-       enabled = $7, digest_minutes = $8, updated_at = now() WHERE id = $1 RETURNING *`,
+    `WITH old AS (SELECT id, trigger, filters FROM alert_rules WHERE id = $1 FOR UPDATE),
+     changed AS (
+       SELECT id FROM old WHERE filters <> $4::jsonb
+         OR (trigger->'type', trigger->'per', trigger->'metric', trigger->'windowMinutes')
+            IS DISTINCT FROM ($3::jsonb->'type', $3::jsonb->'per', $3::jsonb->'metric', $3::jsonb->'windowMinutes')),
+     c AS (DELETE FROM alert_counts WHERE rule_id IN (SELECT id FROM changed)),
+     u AS (DELETE FROM alert_users WHERE rule_id IN (SELECT id FROM changed)),
+     a AS (DELETE FROM alert_anomaly_state WHERE rule_id IN (SELECT id FROM changed))
+     UPDATE alert_rules SET name = $2, trigger = $3, filters = $4, actions = $5, cooldown_minutes = $6,
+       enabled = $7, digest_minutes = $8, updated_at = now() WHERE id = (SELECT id FROM old) RETURNING *`,
     [
       id,
       input.name,

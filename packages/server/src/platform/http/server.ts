@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -8,9 +8,9 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { AppError, httpStatusOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { AppError, httpStatusOf } from '../errors.js';
 
 export type HttpApp = FastifyInstance<
   import('node:http').Server,
@@ -47,6 +47,13 @@ export async function createHttpServer(opts: HttpOptions): Promise<HttpApp> {
     },
     trustProxy: opts.trustProxy ?? false,
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors raised before routing (a malformed %-escape in the path) get the one error shape too.
+    frameworkErrors: (err, req, reply) => {
+      (reply as FastifyReply)
+        .code(400)
+        .header('x-request-id', req.id)
+        .send(errorBody('bad_request', err.message));
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -54,7 +61,11 @@ export async function createHttpServer(opts: HttpOptions): Promise<HttpApp> {
 
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'Beacon API', version: '1.0.0', description: 'Error tracking, uptime monitoring and alerting' },
+      info: {
+        title: 'Beacon API',
+        version: '1.0.0',
+        description: 'Error tracking, uptime monitoring and alerting',
+      },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'JWT access token or personal API token' },
@@ -75,7 +86,8 @@ export async function createHttpServer(opts: HttpOptions): Promise<HttpApp> {
     const labels = { method: req.method, route, status: String(reply.statusCode) };
     opts.metrics.httpRequests.inc(labels);
     opts.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
-    if (reply.statusCode >= 500) req.log.warn({ route, status: reply.statusCode, reqId: req.id }, 'request failed');
+    if (reply.statusCode >= 500)
+      req.log.warn({ route, status: reply.statusCode, reqId: req.id }, 'request failed');
   });
 
   app.setNotFoundHandler((req, reply) => {

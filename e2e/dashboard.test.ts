@@ -254,6 +254,64 @@ describe.runIf(haveChromium && requirePg())('dashboard in Chromium', () => {
     await page.getByText('ada@example.com').first().waitFor();
   });
 
+  it('shows a viewer only what the role allows, without calls that answer 403', async () => {
+    const owner = await token();
+    const call = async <T>(method: string, p: string, body: unknown, auth?: string): Promise<T> => {
+      const res = await fetch(`${beacon.url}${p}`, {
+        method,
+        headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+        body: JSON.stringify(body),
+      });
+      if (!res.ok) throw new Error(`${p}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as T;
+    };
+    const [org] = await apiGet<Array<{ id: number }>>('/api/v1/orgs');
+    const inv = await call<{ link: string }>(
+      'POST',
+      `/api/v1/orgs/${org!.id}/invitations`,
+      { email: 'vic@example.com', role: 'viewer' },
+      owner,
+    );
+    const session = await call<Record<string, unknown>>('POST', '/api/v1/auth/signup', {
+      email: 'vic@example.com',
+      password: 'correct horse battery',
+      name: 'Vic Viewer',
+      inviteToken: new URL(inv.link).searchParams.get('invite'),
+    });
+    const viewer = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const refused: string[] = [];
+    viewer.on('response', (r) => {
+      if (r.status() === 403) refused.push(r.url());
+    });
+    await viewer.goto(beacon.url);
+    await viewer.evaluate((s) => localStorage.setItem('beacon.session', s), JSON.stringify(session));
+    const p = `${beacon.url}/p/${state.projectId}`;
+    // Settings: keys without key controls; members without invitations (that route needs manage_members).
+    await viewer.goto(`${p}/settings`);
+    await viewer.locator('td', { hasText: 'Default' }).first().waitFor();
+    expect(await viewer.getByRole('button', { name: /Create key|Rotate secret|Disable/ }).count()).toBe(0);
+    await viewer.getByRole('tab', { name: 'Members' }).click();
+    await viewer.getByText('vic@example.com').first().waitFor();
+    expect(await viewer.getByText('Invite someone').count()).toBe(0);
+    await shot('18-viewer-members', viewer);
+    await viewer.goto(`${p}/issues?status=all`);
+    await viewer.locator('tr', { hasText: 'Payment failed' }).waitFor();
+    expect(await viewer.getByRole('checkbox').count()).toBe(0);
+    await viewer.goto(`${p}/issues/${state.issueId}`);
+    await viewer.locator('.frame.in-app').first().waitFor();
+    expect(await viewer.getByRole('button', { name: /^(Resolve|Unresolve)$/ }).count()).toBe(0);
+    await viewer.goto(`${p}/rules`);
+    await viewer.getByText('New issues to the webhook').waitFor();
+    expect(await viewer.getByRole('button', { name: /Send test|Delete/ }).count()).toBe(0);
+    expect(await viewer.getByRole('link', { name: 'New rule' }).count()).toBe(0);
+    await viewer.goto(`${p}/uptime`);
+    await viewer.getByText('Storefront').first().waitFor();
+    expect(await viewer.getByRole('button', { name: 'New endpoint' }).count()).toBe(0);
+    await shot('19-viewer-uptime', viewer);
+    expect(refused).toEqual([]);
+    await viewer.close();
+  });
+
   it('works at phone width', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
     await phone.goto(beacon.url);

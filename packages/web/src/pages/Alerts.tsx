@@ -2,7 +2,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { del, get, listOf, post, put } from '../api.js';
 import { live } from '../live.js';
 import { Link, navigate } from '../router.js';
-import { useApp } from '../state.js';
+import { useApp, useCan } from '../state.js';
 import { Badge, Empty, Field, FormError, Load, Tabs, Time, useAction, useAsync } from '../ui.js';
 
 interface Alert {
@@ -48,6 +48,7 @@ interface Rule {
 
 export function AlertsPage() {
   const { project } = useApp();
+  const can = useCan();
   const pid = project!.id;
   const [tab, setTab] = useState('alerts');
   const [state, setState] = useState('open');
@@ -172,7 +173,7 @@ export function AlertsPage() {
                           <Time iso={a.lastFiredAt} />
                         </td>
                         <td className="actions">
-                          {a.state === 'firing' && (
+                          {a.state === 'firing' && can('resolve') && (
                             <button
                               type="button"
                               className="btn small"
@@ -182,7 +183,7 @@ export function AlertsPage() {
                               Acknowledge
                             </button>
                           )}
-                          {a.state !== 'resolved' && (
+                          {a.state !== 'resolved' && can('write') && (
                             <button
                               type="button"
                               className="btn small ghost"
@@ -216,6 +217,7 @@ function Silences({ pid, silences }: { pid: number; silences: ReturnType<typeof 
   const [hours, setHours] = useState('24');
   const [comment, setComment] = useState('');
   const action = useAction();
+  const canWrite = useCan()('write');
   const submit = (e: FormEvent) => {
     e.preventDefault();
     void action.run(async () => {
@@ -230,37 +232,39 @@ function Silences({ pid, silences }: { pid: number; silences: ReturnType<typeof 
   };
   return (
     <div className="stack-lg">
-      <form className="card form-inline" onSubmit={submit} aria-label="New silence">
-        <Field label="Rule">
-          <select value={ruleId} onChange={(e) => setRuleId(e.target.value)}>
-            <option value="">All rules of this project</option>
-            {(rules.data ?? []).map((r) => (
-              <option key={r.id} value={r.id}>
-                {r.name}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field label="For">
-          <select value={hours} onChange={(e) => setHours(e.target.value)}>
-            <option value="1">1 hour</option>
-            <option value="4">4 hours</option>
-            <option value="24">1 day</option>
-            <option value="168">1 week</option>
-          </select>
-        </Field>
-        <Field label="Comment">
-          <input
-            value={comment}
-            onChange={(e) => setComment(e.target.value)}
-            placeholder="Deploy in progress"
-          />
-        </Field>
-        <button type="submit" className="btn primary" disabled={action.busy}>
-          Silence
-        </button>
-        <FormError error={action.error} />
-      </form>
+      {canWrite && (
+        <form className="card form-inline" onSubmit={submit} aria-label="New silence">
+          <Field label="Rule">
+            <select value={ruleId} onChange={(e) => setRuleId(e.target.value)}>
+              <option value="">All rules of this project</option>
+              {(rules.data ?? []).map((r) => (
+                <option key={r.id} value={r.id}>
+                  {r.name}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="For">
+            <select value={hours} onChange={(e) => setHours(e.target.value)}>
+              <option value="1">1 hour</option>
+              <option value="4">4 hours</option>
+              <option value="24">1 day</option>
+              <option value="168">1 week</option>
+            </select>
+          </Field>
+          <Field label="Comment">
+            <input
+              value={comment}
+              onChange={(e) => setComment(e.target.value)}
+              placeholder="Deploy in progress"
+            />
+          </Field>
+          <button type="submit" className="btn primary" disabled={action.busy}>
+            Silence
+          </button>
+          <FormError error={action.error} />
+        </form>
+      )}
       <Load a={silences}>
         {(list) =>
           list.length === 0 ? (
@@ -286,18 +290,20 @@ function Silences({ pid, silences }: { pid: number; silences: ReturnType<typeof 
                     <td>{new Date(s.until).toLocaleString()}</td>
                     <td>{s.comment}</td>
                     <td className="actions">
-                      <button
-                        type="button"
-                        className="btn small ghost"
-                        onClick={() =>
-                          action.run(async () => {
-                            await del(`/api/v1/projects/${pid}/silences/${s.id}`);
-                            silences.reload();
-                          })
-                        }
-                      >
-                        End
-                      </button>
+                      {canWrite && (
+                        <button
+                          type="button"
+                          className="btn small ghost"
+                          onClick={() =>
+                            action.run(async () => {
+                              await del(`/api/v1/projects/${pid}/silences/${s.id}`);
+                              silences.reload();
+                            })
+                          }
+                        >
+                          End
+                        </button>
+                      )}
                     </td>
                   </tr>
                 ))}
@@ -342,6 +348,7 @@ function describeAction(a: Action): string {
 
 export function RulesPage({ ruleId }: { ruleId?: string }) {
   const { project } = useApp();
+  const can = useCan();
   const pid = project!.id;
   const rules = useAsync(
     async () => listOf<Rule>(await get<unknown>(`/api/v1/projects/${pid}/rules`), 'rules'),
@@ -378,9 +385,11 @@ export function RulesPage({ ruleId }: { ruleId?: string }) {
     <div className="page">
       <div className="page-head">
         <h1>Alert rules</h1>
-        <Link to={`/p/${pid}/rules/new`} className="btn primary">
-          New rule
-        </Link>
+        {can('write') && (
+          <Link to={`/p/${pid}/rules/new`} className="btn primary">
+            New rule
+          </Link>
+        )}
       </div>
       <Tabs
         label="Rules and channels"
@@ -427,6 +436,7 @@ export function RulesPage({ ruleId }: { ruleId?: string }) {
 
 function RuleRow({ rule: r, pid, onChange }: { rule: Rule; pid: number; onChange: () => void }) {
   const action = useAction();
+  const canWrite = useCan()('write');
   const [tested, setTested] = useState<string>();
   return (
     <tr data-rule-id={r.id}>
@@ -446,49 +456,53 @@ function RuleRow({ rule: r, pid, onChange }: { rule: Rule; pid: number; onChange
       <td className="hide-sm">{describeTrigger(r.trigger)}</td>
       <td className="hide-sm small">{r.actions.map(describeAction).join('; ')}</td>
       <td className="actions">
-        <button
-          type="button"
-          className="btn small"
-          disabled={action.busy}
-          onClick={() =>
-            action.run(async () => {
-              const res = await post<{ deliveryIds?: unknown[] }>(`/api/v1/rules/${r.id}/test`, {});
-              const n = Array.isArray(res?.deliveryIds) ? res.deliveryIds.length : undefined;
-              setTested(
-                `Test notification queued${n === undefined ? '' : ` to ${n} channel${n === 1 ? '' : 's'}`}.`,
-              );
-            })
-          }
-        >
-          Send test
-        </button>
-        <button
-          type="button"
-          className="btn small ghost"
-          disabled={action.busy}
-          onClick={() =>
-            action.run(async () => {
-              await saveRule(r, { enabled: !r.enabled });
-              onChange();
-            })
-          }
-        >
-          {r.enabled ? 'Disable' : 'Enable'}
-        </button>
-        <button
-          type="button"
-          className="btn small danger"
-          disabled={action.busy}
-          onClick={() =>
-            confirm(`Delete the rule "${r.name}"?`) &&
-            action.run(async () => {
-              await del(`/api/v1/rules/${r.id}`);
-              onChange();
-            })
-          }
-        >
-          Delete
-        </button>
+        {canWrite && (
+          <>
+            <button
+              type="button"
+              className="btn small"
+              disabled={action.busy}
+              onClick={() =>
+                action.run(async () => {
+                  const res = await post<{ deliveryIds?: unknown[] }>(`/api/v1/rules/${r.id}/test`, {});
+                  const n = Array.isArray(res?.deliveryIds) ? res.deliveryIds.length : undefined;
+                  setTested(
+                    `Test notification queued${n === undefined ? '' : ` to ${n} channel${n === 1 ? '' : 's'}`}.`,
+                  );
+                })
+              }
+            >
+              Send test
+            </button>
+            <button
+              type="button"
+              className="btn small ghost"
+              disabled={action.busy}
+              onClick={() =>
+                action.run(async () => {
+                  await saveRule(r, { enabled: !r.enabled });
+                  onChange();
+                })
+              }
+            >
+              {r.enabled ? 'Disable' : 'Enable'}
+            </button>
+            <button
+              type="button"
+              className="btn small danger"
+              disabled={action.busy}
+              onClick={() =>
+                confirm(`Delete the rule "${r.name}"?`) &&
+                action.run(async () => {
+                  await del(`/api/v1/rules/${r.id}`);
+                  onChange();
+                })
+              }
+            >
+              Delete
+            </button>
+          </>
+        )}
       </td>
     </tr>
   );

@@ -4,7 +4,7 @@ import { BarChart, ShareBars } from '../charts.js';
 import { updateIssue } from '../issues-api.js';
 import { live } from '../live.js';
 import { Link } from '../router.js';
-import { useApp } from '../state.js';
+import { useApp, useCan } from '../state.js';
 import type { BeaconEvent, Breadcrumb, ExceptionValue, Frame, Issue, IssueStatus } from '../types.js';
 import {
   Badge,
@@ -79,6 +79,7 @@ function seriesOf(b: IssueDetailBody) {
 
 export function IssueDetail({ issueId }: { issueId: number }) {
   const { project, org } = useApp();
+  const canResolve = useCan()('resolve');
   const issue = useAsync(() => get<IssueDetailBody>(`/api/v1/issues/${issueId}`), [issueId]);
   const events = useAsync(
     async () =>
@@ -161,71 +162,75 @@ export function IssueDetail({ issueId }: { issueId: number }) {
                 </div>
                 <div className="issue-actions">
                   <Badge kind={i.status}>{i.status}</Badge>
-                  {i.status !== 'resolved' ? (
-                    <button
-                      type="button"
-                      className="btn primary"
-                      disabled={action.busy}
-                      onClick={() => setStatus('resolved')}
-                    >
-                      Resolve
-                    </button>
-                  ) : (
-                    <button
-                      type="button"
-                      className="btn"
-                      disabled={action.busy}
-                      onClick={() => setStatus('unresolved')}
-                    >
-                      Unresolve
-                    </button>
+                  {canResolve && (
+                    <>
+                      {i.status !== 'resolved' ? (
+                        <button
+                          type="button"
+                          className="btn primary"
+                          disabled={action.busy}
+                          onClick={() => setStatus('resolved')}
+                        >
+                          Resolve
+                        </button>
+                      ) : (
+                        <button
+                          type="button"
+                          className="btn"
+                          disabled={action.busy}
+                          onClick={() => setStatus('unresolved')}
+                        >
+                          Unresolve
+                        </button>
+                      )}
+                      {i.status === 'ignored' && (
+                        <button
+                          type="button"
+                          className="btn"
+                          disabled={action.busy}
+                          onClick={() => setStatus('unresolved')}
+                        >
+                          Unignore
+                        </button>
+                      )}
+                      {i.status !== 'ignored' && (
+                        <label>
+                          <span className="sr-only">Ignore</span>
+                          <select
+                            aria-label="Ignore"
+                            className="btn-select"
+                            value=""
+                            disabled={action.busy}
+                            onChange={(e) => ignore(e.target.value)}
+                          >
+                            <option value="" disabled>
+                              Ignore…
+                            </option>
+                            <option value="forever">Ignore until it is unignored</option>
+                            <option value="60">Ignore for 1 hour</option>
+                            <option value="1440">Ignore for 24 hours</option>
+                            <option value="count:100">Ignore until 100 more events</option>
+                          </select>
+                        </label>
+                      )}
+                      <label>
+                        <span className="sr-only">Assignee</span>
+                        <select
+                          aria-label="Assignee"
+                          value={assigneeId ?? ''}
+                          onChange={(e) => assign(e.target.value)}
+                          disabled={action.busy}
+                        >
+                          <option value="">Unassigned</option>
+                          {(members.data ?? []).map((m) => (
+                            <option key={m.userId} value={m.userId}>
+                              {m.name || m.email}
+                            </option>
+                          ))}
+                        </select>
+                      </label>
+                    </>
                   )}
-                  {i.status === 'ignored' && (
-                    <button
-                      type="button"
-                      className="btn"
-                      disabled={action.busy}
-                      onClick={() => setStatus('unresolved')}
-                    >
-                      Unignore
-                    </button>
-                  )}
-                  {i.status !== 'ignored' && (
-                    <label>
-                      <span className="sr-only">Ignore</span>
-                      <select
-                        aria-label="Ignore"
-                        className="btn-select"
-                        value=""
-                        disabled={action.busy}
-                        onChange={(e) => ignore(e.target.value)}
-                      >
-                        <option value="" disabled>
-                          Ignore…
-                        </option>
-                        <option value="forever">Ignore until it is unignored</option>
-                        <option value="60">Ignore for 1 hour</option>
-                        <option value="1440">Ignore for 24 hours</option>
-                        <option value="count:100">Ignore until 100 more events</option>
-                      </select>
-                    </label>
-                  )}
-                  <label>
-                    <span className="sr-only">Assignee</span>
-                    <select
-                      aria-label="Assignee"
-                      value={assigneeId ?? ''}
-                      onChange={(e) => assign(e.target.value)}
-                      disabled={action.busy}
-                    >
-                      <option value="">Unassigned</option>
-                      {(members.data ?? []).map((m) => (
-                        <option key={m.userId} value={m.userId}>
-                          {m.name || m.email}
-                        </option>
-                      ))}
-                    </select>
-                  </label>
                 </div>
               </div>
               <FormError error={action.error} />

@@ -3,7 +3,7 @@ import { Sparkline } from '../charts.js';
 import { listIssues, setStatus, sparkValues } from '../issues-api.js';
 import { type IssueUpdateMsg, live } from '../live.js';
 import { Link, setQuery, useLocation } from '../router.js';
-import { useApp } from '../state.js';
+import { useApp, useCan } from '../state.js';
 import type { Issue, IssueStatus } from '../types.js';
 import { Badge, Empty, ErrorBox, FormError, fmt, Spinner, Time, useAction } from '../ui.js';
 
@@ -16,6 +16,8 @@ const sorts: Array<[string, string]> = [
 
 export function IssuesPage() {
   const { project } = useApp();
+  // Viewers may not change an issue's status: no selection, no bulk actions.
+  const canResolve = useCan()('resolve');
   const pid = project!.id;
   const { query } = useLocation();
   const status = query.get('status') ?? 'unresolved';
@@ -205,7 +207,7 @@ export function IssuesPage() {
         </button>
       </form>
 
-      {selected.size > 0 && (
+      {selected.size > 0 && canResolve && (
         <section className="bulkbar" aria-label="Bulk actions">
           <span>{selected.size} selected</span>
           <button type="button" className="btn small" disabled={bulk.busy} onClick={() => doBulk('resolved')}>
@@ -247,14 +249,16 @@ export function IssuesPage() {
         <table className="table issues">
           <thead>
             <tr>
-              <th className="check">
-                <input
-                  type="checkbox"
-                  aria-label="Select all issues"
-                  checked={allChecked}
-                  onChange={() => setSelected(allChecked ? new Set() : new Set(items.map((i) => i.id)))}
-                />
-              </th>
+              {canResolve && (
+                <th className="check">
+                  <input
+                    type="checkbox"
+                    aria-label="Select all issues"
+                    checked={allChecked}
+                    onChange={() => setSelected(allChecked ? new Set() : new Set(items.map((i) => i.id)))}
+                  />
+                </th>
+              )}
               <th>Issue</th>
               <th className="hide-sm">Trend</th>
               <th className="num">Events</th>
@@ -265,21 +269,23 @@ export function IssuesPage() {
           <tbody>
             {items.map((i) => (
               <tr key={i.id} className={fresh.has(i.id) ? 'fresh' : undefined} data-issue-id={i.id}>
-                <td className="check">
-                  <input
-                    type="checkbox"
-                    aria-label={`Select ${i.title}`}
-                    checked={selected.has(i.id)}
-                    onChange={() =>
-                      setSelected((s) => {
-                        const n = new Set(s);
-                        if (n.has(i.id)) n.delete(i.id);
-                        else n.add(i.id);
-                        return n;
-                      })
-                    }
-                  />
-                </td>
+                {canResolve && (
+                  <td className="check">
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${i.title}`}
+                      checked={selected.has(i.id)}
+                      onChange={() =>
+                        setSelected((s) => {
+                          const n = new Set(s);
+                          if (n.has(i.id)) n.delete(i.id);
+                          else n.add(i.id);
+                          return n;
+                        })
+                      }
+                    />
+                  </td>
+                )}
                 <td className="issue-cell">
                   <Link to={`/p/${pid}/issues/${i.id}`} className="issue-title">
                     <Badge kind={i.level}>{i.level}</Badge> {i.title}

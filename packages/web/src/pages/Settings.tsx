@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { del, get, patch, post } from '../api.js';
 import { navigate } from '../router.js';
-import { useApp } from '../state.js';
+import { useApp, useCan } from '../state.js';
 import type { ProjectKey, Role } from '../types.js';
 import {
   Badge,
@@ -73,6 +73,7 @@ function ProjectSettings() {
   const [retention, setRetention] = useState(String(p.retentionDays ?? 90));
   const [saved, setSaved] = useState(false);
   const action = useAction();
+  const can = useCan();
   const save = (e: FormEvent) => {
     e.preventDefault();
     setSaved(false);
@@ -85,27 +86,35 @@ function ProjectSettings() {
   return (
     <div className="stack-lg">
       <form className="card stack" onSubmit={save} aria-label="Project settings">
-        <Field label="Name">
-          <input required value={name} onChange={(e) => setName(e.target.value)} />
-        </Field>
-        <Field label="Keep events for (days)" hint="Older events are deleted; issues and their counts stay.">
-          <input
-            type="number"
-            min={1}
-            max={3650}
-            required
-            value={retention}
-            onChange={(e) => setRetention(e.target.value)}
-          />
-        </Field>
+        {!can('write') && <p className="muted">Your role can see these settings but not change them.</p>}
+        <fieldset className="bare stack" disabled={!can('write')}>
+          <Field label="Name">
+            <input required value={name} onChange={(e) => setName(e.target.value)} />
+          </Field>
+          <Field
+            label="Keep events for (days)"
+            hint="Older events are deleted; issues and their counts stay."
+          >
+            <input
+              type="number"
+              min={1}
+              max={3650}
+              required
+              value={retention}
+              onChange={(e) => setRetention(e.target.value)}
+            />
+          </Field>
+        </fieldset>
         <p className="muted small">
           Slug <code>{p.slug}</code> · project id <code>{p.id}</code>
         </p>
         <FormError error={action.error} />
         <div className="row">
-          <button type="submit" className="btn primary" disabled={action.busy}>
-            Save
-          </button>
+          {can('write') && (
+            <button type="submit" className="btn primary" disabled={action.busy}>
+              Save
+            </button>
+          )}
           {saved && (
             <span className="ok small" role="status">
               Saved.
@@ -113,26 +122,30 @@ function ProjectSettings() {
           )}
         </div>
       </form>
-      <section className="card">
-        <h2>Delete project</h2>
-        <p className="muted">Deletes the project with its keys, issues and events. This cannot be undone.</p>
-        <button
-          type="button"
-          className="btn danger"
-          disabled={action.busy}
-          onClick={() =>
-            prompt(`Type the project name (${p.name}) to delete it`) === p.name &&
-            action.run(async () => {
-              await del(`/api/v1/projects/${p.id}`);
-              localStorage.removeItem('beacon.project');
-              await reloadProjects();
-              navigate('/', { replace: true });
-            })
-          }
-        >
-          Delete {p.name}
-        </button>
-      </section>
+      {can('admin') && (
+        <section className="card">
+          <h2>Delete project</h2>
+          <p className="muted">
+            Deletes the project with its keys, issues and events. This cannot be undone.
+          </p>
+          <button
+            type="button"
+            className="btn danger"
+            disabled={action.busy}
+            onClick={() =>
+              prompt(`Type the project name (${p.name}) to delete it`) === p.name &&
+              action.run(async () => {
+                await del(`/api/v1/projects/${p.id}`);
+                localStorage.removeItem('beacon.project');
+                await reloadProjects();
+                navigate('/', { replace: true });
+              })
+            }
+          >
+            Delete {p.name}
+          </button>
+        </section>
+      )}
     </div>
   );
 }
@@ -144,6 +157,7 @@ function Keys() {
   const [secret, setSecret] = useState<{ title: string; value: string }>();
   const [label, setLabel] = useState('');
   const action = useAction();
+  const canManage = useCan()('manage_keys');
   const create = (e: FormEvent) => {
     e.preventDefault();
     void action.run(async () => {
@@ -158,14 +172,16 @@ function Keys() {
       {secret && (
         <SecretReveal title={secret.title} secret={secret.value} onDone={() => setSecret(undefined)} />
       )}
-      <form className="card form-inline" onSubmit={create} aria-label="New key">
-        <Field label="Key label">
-          <input value={label} onChange={(e) => setLabel(e.target.value)} placeholder="Staging" />
-        </Field>
-        <button type="submit" className="btn primary" disabled={action.busy}>
-          Create key
-        </button>
-      </form>
+      {canManage && (
+        <form className="card form-inline" onSubmit={create} aria-label="New key">
+          <Field label="Key label">
+            <input value={label} onChange={(e) => setLabel(e.target.value)} placeholder="Staging" />
+          </Field>
+          <button type="submit" className="btn primary" disabled={action.busy}>
+            Create key
+          </button>
+        </form>
+      )}
       <FormError error={action.error} />
       <Load a={keys}>
         {(list) =>
@@ -195,40 +211,44 @@ function Keys() {
                       <Time iso={k.createdAt} />
                     </td>
                     <td className="actions">
-                      <button
-                        type="button"
-                        className="btn small"
-                        disabled={action.busy}
-                        onClick={() =>
-                          action.run(async () => {
-                            const r = await post<ProjectKey>(
-                              `/api/v1/projects/${pid}/keys/${k.id}/rotate`,
-                              {},
-                            );
-                            if (r.secretKey)
-                              setSecret({ title: `New secret key of "${k.label}"`, value: r.secretKey });
-                            keys.reload();
-                          })
-                        }
-                      >
-                        Rotate secret
-                      </button>
-                      <button
-                        type="button"
-                        className="btn small ghost"
-                        disabled={action.busy}
-                        onClick={() =>
-                          action.run(async () => {
-                            await post(
-                              `/api/v1/projects/${pid}/keys/${k.id}/${k.enabled ? 'disable' : 'enable'}`,
-                              {},
-                            );
-                            keys.reload();
-                          })
-                        }
-                      >
-                        {k.enabled ? 'Disable' : 'Enable'}
-                      </button>
+                      {canManage && (
+                        <>
+                          <button
+                            type="button"
+                            className="btn small"
+                            disabled={action.busy}
+                            onClick={() =>
+                              action.run(async () => {
+                                const r = await post<ProjectKey>(
+                                  `/api/v1/projects/${pid}/keys/${k.id}/rotate`,
+                                  {},
+                                );
+                                if (r.secretKey)
+                                  setSecret({ title: `New secret key of "${k.label}"`, value: r.secretKey });
+                                keys.reload();
+                              })
+                            }
+                          >
+                            Rotate secret
+                          </button>
+                          <button
+                            type="button"
+                            className="btn small ghost"
+                            disabled={action.busy}
+                            onClick={() =>
+                              action.run(async () => {
+                                await post(
+                                  `/api/v1/projects/${pid}/keys/${k.id}/${k.enabled ? 'disable' : 'enable'}`,
+                                  {},
+                                );
+                                keys.reload();
+                              })
+                            }
+                          >
+                            {k.enabled ? 'Disable' : 'Enable'}
+                          </button>
+                        </>
+                      )}
                     </td>
                   </tr>
                 ))}
@@ -246,16 +266,17 @@ const roleList: Role[] = ['owner', 'admin', 'member', 'viewer'];
 function Members() {
   const { org, user } = useApp();
   const oid = org?.id;
+  // Only roles with manage_members may list or send invitations (the route answers others 403).
+  const canManage = useCan()('manage_members');
   const members = useAsync(async () => (oid ? get<Member[]>(`/api/v1/orgs/${oid}/members`) : []), [oid]);
   const invites = useAsync(
-    async () => (oid ? get<Invitation[]>(`/api/v1/orgs/${oid}/invitations`) : []),
-    [oid],
+    async () => (oid && canManage ? get<Invitation[]>(`/api/v1/orgs/${oid}/invitations`) : []),
+    [oid, canManage],
   );
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('member');
   const [link, setLink] = useState<string>();
   const action = useAction();
-  const canManage = org?.role === 'owner' || org?.role === 'admin';
   if (!org) return <Empty title="No organization" />;
   const invite = (e: FormEvent) => {
     e.preventDefault();

@@ -3,7 +3,7 @@ import { get, listOf, patch, post } from '../api.js';
 import { BarChart, LineChart } from '../charts.js';
 import { live } from '../live.js';
 import { Link, navigate } from '../router.js';
-import { useApp } from '../state.js';
+import { useApp, useCan } from '../state.js';
 import { Badge, Empty, Field, FormError, Load, Time, useAction, useAsync } from '../ui.js';
 
 interface Service {
@@ -92,6 +92,7 @@ function useLiveReload(reload: () => void, ms = 20_000) {
 
 export function UptimePage() {
   const { project } = useApp();
+  const canWrite = useCan()('write');
   const pid = project!.id;
   const services = useAsync(
     async () => listOf<Service>(await get<unknown>(`/api/v1/services?orgId=${project!.orgId}`), 'services'),
@@ -113,14 +114,16 @@ export function UptimePage() {
     <div className="page">
       <div className="page-head">
         <h1>Uptime</h1>
-        <button
-          type="button"
-          className="btn primary"
-          onClick={() => setCreating((c) => !c)}
-          aria-expanded={creating}
-        >
-          {creating ? 'Close' : 'New endpoint'}
-        </button>
+        {canWrite && (
+          <button
+            type="button"
+            className="btn primary"
+            onClick={() => setCreating((c) => !c)}
+            aria-expanded={creating}
+          >
+            {creating ? 'Close' : 'New endpoint'}
+          </button>
+        )}
       </div>
       {creating && (
         <EndpointForm
@@ -268,6 +271,7 @@ function duration(ms: number): string {
 
 export function EndpointPage({ endpointId }: { endpointId: string }) {
   const { project } = useApp();
+  const canWrite = useCan()('write');
   const pid = project!.id;
   const ep = useAsync(() => get<Endpoint>(`/api/v1/endpoints/${endpointId}`), [endpointId]);
   const windows = useAsync(
@@ -325,29 +329,31 @@ export function EndpointPage({ endpointId }: { endpointId: string }) {
                     {e.method ?? 'GET'} {e.url} · every {e.interval ?? e.intervalS ?? '?'} s
                   </p>
                 </div>
-                <div className="issue-actions">
-                  <button
-                    type="button"
-                    className="btn"
-                    onClick={() => setEditing((x) => !x)}
-                    aria-expanded={editing}
-                  >
-                    {editing ? 'Close' : 'Edit'}
-                  </button>
-                  <button
-                    type="button"
-                    className="btn ghost"
-                    disabled={action.busy}
-                    onClick={() =>
-                      action.run(async () => {
-                        await patch(`/api/v1/endpoints/${e.id}`, { enabled: e.enabled === false });
-                        ep.reload();
-                      })
-                    }
-                  >
-                    {e.enabled === false ? 'Resume' : 'Pause'}
-                  </button>
-                </div>
+                {canWrite && (
+                  <div className="issue-actions">
+                    <button
+                      type="button"
+                      className="btn"
+                      onClick={() => setEditing((x) => !x)}
+                      aria-expanded={editing}
+                    >
+                      {editing ? 'Close' : 'Edit'}
+                    </button>
+                    <button
+                      type="button"
+                      className="btn ghost"
+                      disabled={action.busy}
+                      onClick={() =>
+                        action.run(async () => {
+                          await patch(`/api/v1/endpoints/${e.id}`, { enabled: e.enabled === false });
+                          ep.reload();
+                        })
+                      }
+                    >
+                      {e.enabled === false ? 'Resume' : 'Pause'}
+                    </button>
+                  </div>
+                )}
               </div>
               <FormError error={action.error} />
               {editing && (

@@ -31,6 +31,7 @@ describe.runIf(requirePg())('embedded bus (PostgreSQL specifics)', () => {
       log,
       rebalanceMs: 300,
       retentionIntervalMs: 0,
+      stopTimeoutMs: 500,
     });
   });
   afterEach(async () => {
@@ -113,6 +114,34 @@ describe.runIf(requirePg())('embedded bus (PostgreSQL specifics)', () => {
       );
       return r?.next_offset === 1;
     });
+  });
+
+  it('bounds stop() when a handler never returns; the batch stays uncommitted for the next consumer', async () => {
+    const topic = `hang-${uid()}`;
+    await bus.publish(topic, [{ key: 'k', value: Buffer.from('stuck') }]);
+    let started = false;
+    const hung = await bus.consume({
+      topic,
+      group: 'g',
+      handler: async () => {
+        started = true;
+        await new Promise(() => {});
+      },
+    });
+    await waitFor(() => started, { what: 'the handler to start' });
+    await hung.stop();
+    const seen: string[] = [];
+    consumers.push(
+      await bus.consume({
+        topic,
+        group: 'g',
+        handler: async (b) => {
+          seen.push(...ids(b));
+        },
+      }),
+    );
+    await waitFor(() => seen.length === 1, { what: 'redelivery to the next consumer' });
+    expect(seen).toEqual(['stuck']);
   });
 
   it('pauses and resumes a consumer', async () => {

@@ -2,7 +2,15 @@ import pg from 'pg';
 import type { Db } from '../db/db.js';
 import type { Logger } from '../logger.js';
 import { PublishCoalescer } from './coalesce.js';
-import type { Bus, BusMessage, ConsumedMessage, ConsumeOptions, Consumer } from './types.js';
+import {
+  type Bus,
+  type BusMessage,
+  type ConsumedMessage,
+  type ConsumeOptions,
+  type Consumer,
+  DEFAULT_STOP_TIMEOUT_MS,
+  finishesWithin,
+} from './types.js';
 
 /**
  * The embedded bus: a durable, partitioned log in PostgreSQL (tables from migration 0100_bus).
@@ -32,6 +40,8 @@ export interface EmbeddedBusOptions {
   rebalanceMs?: number;
   /** How often the retention job runs (ms); 0 disables the timer (call `trim()` yourself). */
   retentionIntervalMs?: number;
+  /** How long `stop()` waits for an in-flight handler before abandoning its batch (ms). */
+  stopTimeoutMs?: number;
 }
 
 const CHANNEL = 'beacon_bus';
@@ -308,7 +318,16 @@ class EmbeddedConsumer implements Consumer {
       this.stopping = true;
       this.signal.notify();
     }
-    await this.loop;
+    const timeoutMs = this.bus.opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    if (await finishesWithin(this.loop, timeoutMs)) return;
+    // A handler that never returns must not hold shutdown forever. Closing the connection gives
+    // the partitions back and makes the late commit fail: the batch goes to the next consumer.
+    this.log.error(
+      { timeoutMs },
+      'bus consumer stop: the handler is still running; leaving its batch uncommitted for redelivery',
+    );
+    await this.disconnect(true);
+    this.onStopped();
   }
 
   private async connect(): Promise<void> {

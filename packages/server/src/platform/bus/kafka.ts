@@ -9,7 +9,15 @@ import {
 } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { PublishCoalescer } from './coalesce.js';
-import type { Bus, BusMessage, ConsumedMessage, ConsumeOptions, Consumer } from './types.js';
+import {
+  type Bus,
+  type BusMessage,
+  type ConsumedMessage,
+  type ConsumeOptions,
+  type Consumer,
+  DEFAULT_STOP_TIMEOUT_MS,
+  finishesWithin,
+} from './types.js';
 
 /**
  * The Kafka adapter on kafkajs 2.2.4 (see docs/bus.md for why this client).
@@ -36,6 +44,8 @@ export interface KafkaBusOptions {
   maxWaitMs?: number;
   /** Replication factor for created topics; default min(3, brokers in the cluster). */
   replicationFactor?: number;
+  /** How long a consumer's `stop()` waits for an in-flight handler before abandoning it (ms). */
+  stopTimeoutMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -260,6 +270,8 @@ class KafkaConsumer implements Consumer {
   private readonly consumer: KConsumer;
   private readonly log: Logger;
   private stopping?: Promise<void>;
+  /** Set when stop() gave up waiting for the handler: its late result must not be committed. */
+  private abandoned = false;
 
   constructor(
     private readonly bus: KafkaBus,
@@ -334,6 +346,7 @@ class KafkaConsumer implements Consumer {
           for (let attempt = 1; ; attempt++) {
             try {
               await this.options.handler(messages);
+              if (this.abandoned) return;
               break;
             } catch (err) {
               const backoff = Math.min(30_000, 250 * 2 ** (attempt - 1));
@@ -394,8 +407,20 @@ class KafkaConsumer implements Consumer {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await this.consumer.stop().catch((err) => this.log.warn({ err }, 'Kafka consumer stop failed'));
-      await this.consumer.disconnect().catch(() => {});
+      const timeoutMs = this.bus.opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+      const stopped = this.consumer
+        .stop()
+        .catch((err) => this.log.warn({ err }, 'Kafka consumer stop failed'));
+      if (await finishesWithin(stopped, timeoutMs)) await this.consumer.disconnect().catch(() => {});
+      else {
+        // kafkajs waits for the running batch without limit. Leave it: nothing of it is
+        // committed, and the group hands the partitions on once this member's session expires.
+        this.abandoned = true;
+        this.log.error(
+          { timeoutMs },
+          'bus consumer stop: the handler is still running; leaving its batch uncommitted for redelivery',
+        );
+      }
       if (this.options.ephemeral) await this.bus.dropGroup(this.options.group);
       this.onStopped();
     })();

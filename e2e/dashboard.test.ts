@@ -220,6 +220,11 @@ describe.runIf(haveChromium && requirePg())('dashboard in Chromium', () => {
     await page.getByRole('heading', { name: /Health/ }).waitFor();
     await page.locator('.pings .badge-up').first().waitFor({ timeout: 40_000 });
     await page.getByRole('heading', { name: /up\s+Health/i }).waitFor({ timeout: 20_000 });
+    // The 24-hour figures come from the checks themselves: no wait for the first 5-minute window.
+    await page
+      .locator('.stats > div', { hasText: 'Availability (24 h)' })
+      .getByText('100%')
+      .waitFor({ timeout: 20_000 });
     // Windows are aggregated every 5 minutes; to see the charts now, store three hours of them
     // (with a dip) the way the aggregator does, then reload.
     const endpointId = Number(/\/uptime\/(\d+)/.exec(page.url())![1]);
@@ -238,6 +243,7 @@ describe.runIf(haveChromium && requirePg())('dashboard in Chromium', () => {
     await shot('08-endpoint');
     await page.getByRole('link', { name: 'Uptime' }).first().click();
     await page.locator('tr', { hasText: 'Health' }).getByText('up').waitFor();
+    await page.locator('tr', { hasText: 'Health' }).getByText('100%').waitFor();
     await shot('09-uptime');
   });
 

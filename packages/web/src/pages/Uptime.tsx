@@ -14,6 +14,30 @@ interface Service {
   orgId?: number;
   status?: string;
 }
+/** `GET /api/v1/services/:id/status`: 24-hour figures from the raw checks (windows lag 5 minutes). */
+interface ServiceStatus {
+  endpoints: Array<{ id: number; maintenance: boolean; availability24h: number | null; checks24h: number }>;
+}
+const percent = (a: number | null | undefined) =>
+  a == null ? '—' : `${(a * 100).toFixed(a === 1 ? 0 : 2)}%`;
+/** The status of each of these services, by service id. */
+function useServiceStatus(serviceIds: number[]) {
+  const key = serviceIds.join(',');
+  return useAsync(
+    async () =>
+      new Map(
+        await Promise.all(
+          serviceIds.map(
+            async (id) => [id, await get<ServiceStatus>(`/api/v1/services/${id}/status`)] as const,
+          ),
+        ),
+      ),
+    [key],
+  );
+}
+const endpointFigures = (m: Map<number, ServiceStatus> | undefined, e: { id: number; serviceId: number }) =>
+  m?.get(e.serviceId)?.endpoints.find((x) => x.id === e.id);
+
 interface Endpoint {
   id: number;
   serviceId: number;
@@ -107,9 +131,12 @@ export function UptimePage() {
     [],
   );
   const [creating, setCreating] = useState(false);
+  const mine = (services.data ?? []).filter((s) => s.projectId === pid || s.projectId == null);
+  const mineIds = new Set(mine.map((s) => s.id));
+  const statuses = useServiceStatus(mine.map((s) => s.id));
   useLiveReload(endpoints.reload);
   useLiveReload(incidents.reload);
-  const mine = (services.data ?? []).filter((s) => s.projectId === pid || s.projectId == null);
+  useLiveReload(statuses.reload, 60_000);
   return (
     <div className="page">
       <div className="page-head">
@@ -167,6 +194,7 @@ export function UptimePage() {
                           <tr>
                             <th>Status</th>
                             <th>Endpoint</th>
+                            <th className="num">Uptime 24 h</th>
                             <th className="num hide-sm">Latency</th>
                             <th className="hide-sm">Checked</th>
                           </tr>
@@ -174,10 +202,16 @@ export function UptimePage() {
                         <tbody>
                           {eps.map((e) => {
                             const st = endpointState(e);
+                            const fig = endpointFigures(statuses.data, e);
                             return (
                               <tr key={e.id} data-endpoint-id={e.id}>
                                 <td>
                                   <Badge kind={stateKind(st)}>{st}</Badge>
+                                  {fig?.maintenance && (
+                                    <div>
+                                      <Badge kind="info">maintenance</Badge>
+                                    </div>
+                                  )}
                                 </td>
                                 <td>
                                   <Link to={`/p/${pid}/uptime/${e.id}`}>
@@ -186,6 +220,12 @@ export function UptimePage() {
                                   <div className="muted small mono break">
                                     {e.method ?? 'GET'} {e.url}
                                   </div>
+                                </td>
+                                <td
+                                  className="num"
+                                  title={fig ? `${fig.checks24h} checks in the last 24 hours` : undefined}
+                                >
+                                  {percent(fig?.availability24h)}
                                 </td>
                                 <td className="num hide-sm">
                                   {e.lastLatencyMs != null ? `${Math.round(e.lastLatencyMs)} ms` : '—'}
@@ -209,7 +249,14 @@ export function UptimePage() {
       <section aria-labelledby="inc-h">
         <h2 id="inc-h">Recent incidents</h2>
         <Load a={incidents}>
-          {(list) => <IncidentTimeline items={list} endpoints={endpoints.data ?? []} pid={pid} />}
+          {(list) => (
+            // Incidents of this project's services (and of services tied to no project) only.
+            <IncidentTimeline
+              items={list.filter((i) => i.serviceId === undefined || mineIds.has(i.serviceId))}
+              endpoints={endpoints.data ?? []}
+              pid={pid}
+            />
+          )}
         </Load>
       </section>
     </div>
@@ -292,6 +339,9 @@ export function EndpointPage({ endpointId }: { endpointId: string }) {
   );
   const [editing, setEditing] = useState(false);
   const action = useAction();
+  const serviceId = ep.data?.serviceId;
+  const status = useServiceStatus(serviceId === undefined ? [] : [serviceId]);
+  useLiveReload(status.reload, 10_000);
   useLiveReload(ep.reload, 10_000);
   useLiveReload(pings.reload, 10_000);
   useLiveReload(windows.reload, 60_000);
@@ -316,8 +366,7 @@ export function EndpointPage({ endpointId }: { endpointId: string }) {
             t,
             v: w ? (w.latencyP95 ?? w.latencyAvg ?? null) : null,
           }));
-          const checks = ws.reduce((a, w) => a + (w.checks ?? 0), 0);
-          const fails = ws.reduce((a, w) => a + (w.failures ?? 0), 0);
+          const fig = endpointFigures(status.data, e);
           return (
             <>
               <div className="issue-head">
@@ -370,7 +419,7 @@ export function EndpointPage({ endpointId }: { endpointId: string }) {
               <dl className="stats">
                 <div>
                   <dt>Availability (24 h)</dt>
-                  <dd>{checks ? `${(((checks - fails) / checks) * 100).toFixed(2)}%` : '—'}</dd>
+                  <dd>{percent(fig?.availability24h)}</dd>
                 </div>
                 <div>
                   <dt>Last latency</dt>
@@ -384,7 +433,7 @@ export function EndpointPage({ endpointId }: { endpointId: string }) {
                 </div>
                 <div>
                   <dt>Checks (24 h)</dt>
-                  <dd>{checks || '—'}</dd>
+                  <dd>{fig ? fig.checks24h : '—'}</dd>
                 </div>
               </dl>
               <div className="grid-2">

@@ -187,6 +187,57 @@ describe('normalizer', () => {
     expect(b.breadcrumbs).toEqual(a.breadcrumbs);
   });
 
+  it('builds a schema-valid event from hostile payloads, dropping fields of the wrong type', () => {
+    const hostile: Array<Record<string, unknown>> = [
+      {
+        exception: {
+          values: [
+            {
+              type: { a: 1 },
+              value: 5,
+              module: [],
+              mechanism: { type: 3, handled: 'yes', synthetic: 'x' },
+              stacktrace: {
+                frames: [
+                  null,
+                  1,
+                  { lineno: 1e300, colno: '7', in_app: 'yes', pre_context: 'x', function: 9 },
+                ],
+              },
+            },
+          ],
+        },
+        tags: 'x',
+        user: { id: { x: 1 }, email: 5, __proto__: { admin: true } },
+        breadcrumbs: { values: [1, { timestamp: {}, data: [1], level: 3 }] },
+        fingerprint: 'x',
+        level: 7,
+        timestamp: 'garbage',
+        request: { headers: 5, url: 3, method: null, cookies: 'c' },
+        contexts: [1, 2],
+        extra: 'x',
+        sdk: { name: 1 },
+        platform: {},
+        logentry: { message: 5, params: 'x' },
+        threads: { values: [{ crashed: true, stacktrace: { frames: 'x' } }] },
+        event_id: 7,
+        release: ['1'],
+      },
+      { message: { params: { a: 1 }, message: '%s %d', formatted: null }, exception: 'x', stacktrace: [] },
+      { message: null, threads: [{ current: true, stacktrace: { frames: [{ lineno: -1.5 }] } }] },
+    ];
+    for (const event of hostile) {
+      const ev = normalizeSentryEvent(event, { projectId: 3, source: 'store', receivedMs: now });
+      expect(internalEventSchema.parse(ev)).toEqual(JSON.parse(JSON.stringify(ev)));
+    }
+    const first = normalizeSentryEvent(hostile[0]!, { projectId: 3, source: 'store', receivedMs: now });
+    expect(first.exceptions[0]!.stacktrace!.frames[0]).toMatchObject({
+      function: '9',
+      colno: 7,
+      lineno: undefined,
+    });
+  });
+
   it('clamps timestamps to the receive time when far in the future or past, and reads seconds or ISO', () => {
     expect(clampTimestamp(now / 1000 - 10, now)).toBe(new Date(now - 10_000).toISOString());
     expect(clampTimestamp('2025-12-31T23:59:00', now)).toBe('2025-12-31T23:59:00.000Z');

@@ -5,7 +5,8 @@
 //
 // Storage: the embedded PostgreSQL in a temp dir (default, all roles in one process), or
 // BENCH_DATABASE_URL (an admin URL: a scratch database is created and dropped). BENCH_ROLES picks
-// the roles (default: all), BENCH_SECONDS the duration of each run (default 30).
+// the roles (default: all), BENCH_SECONDS the duration of each run (default 30), BENCH_CPU_PROF a
+// directory for a CPU profile of the server.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -236,7 +237,11 @@ async function main() {
   }
 
   console.log(`starting beacon (${mode}, roles: ${roles})…`);
-  const beacon = await startChild(['--import', 'tsx', 'packages/server/src/main.ts', 'start'], env);
+  // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of the server process there (open in Chrome DevTools).
+  const prof = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const beacon = await startChild([...prof, '--import', 'tsx', 'packages/server/src/main.ts', 'start'], env);
   const base = `http://127.0.0.1:${beacon.port}`;
   const { accessToken } = (await postJson(`${base}/api/v1/auth/signup`, {
     email: `bench-${randomBytes(3).toString('hex')}@example.com`,

@@ -247,18 +247,26 @@ export class AlertEngine {
     );
     return touched.map((a) => {
       const b = before.get(a.subject) ?? 0;
-      const after = b + a.n;
-      // Fire on the crossing only: later events while above the threshold change nothing.
-      if (!(b <= t.threshold && after > t.threshold)) return undefined;
-      const reason = `${after} events in ${t.windowMinutes} min (threshold ${t.threshold})`;
-      const title =
-        t.per === 'issue'
-          ? `${after} events in ${t.windowMinutes} min: ${a.u.issue.title}`
-          : `${after} events in ${t.windowMinutes} min in project ${a.u.projectId}`;
-      const f = this.base(rule, a.u, a.subject, reason, title);
-      f.details = { value: after, metric: 'events', windowMinutes: t.windowMinutes, threshold: t.threshold };
-      return f;
+      return this.frequencyCrossing(a, b, b + a.n);
     });
+  }
+
+  /** A frequency firing when the window's value went from `before` to `after` across the threshold. */
+  private frequencyCrossing(a: Accumulated, before: number, after: number): Firing | undefined {
+    const { rule, subject, u } = a;
+    const t = rule.trigger;
+    if (t.type !== 'frequency') return;
+    // Fire on the crossing only: later events while above the threshold change nothing.
+    if (!(before <= t.threshold && after > t.threshold)) return;
+    const what = t.metric === 'users' ? 'users' : 'events';
+    const reason = `${after} ${what} in ${t.windowMinutes} min (threshold ${t.threshold})`;
+    const title =
+      t.per === 'issue'
+        ? `${after} ${what} in ${t.windowMinutes} min: ${u.issue.title}`
+        : `${after} ${what} in ${t.windowMinutes} min in project ${u.projectId}`;
+    const f = this.base(rule, u, subject, reason, title);
+    f.details = { value: after, metric: t.metric, windowMinutes: t.windowMinutes, threshold: t.threshold };
+    return f;
   }
 
   /** Evaluate a counting trigger once for everything the batch added to one rule and subject. */
@@ -266,36 +274,15 @@ export class AlertEngine {
     const { rule, subject, n, u } = a;
     const t = rule.trigger;
     if (t.type === 'frequency') {
+      // Distinct users (event counts go through frequencyEvents, a whole batch at once).
       if (n === 0) return;
       const bucket = floorTo(now, 60_000);
       const from = new Date(bucket.getTime() - (t.windowMinutes - 1) * 60_000);
-      let before: number;
-      let after: number;
-      if (t.metric === 'users') {
-        before = await store.distinctUsers(q, rule.id, subject, from, bucket);
-        await store.addUsers(q, rule.id, subject, bucket, [...a.users]);
-        after = await store.distinctUsers(q, rule.id, subject, from, bucket);
-      } else {
-        before = await store.sumEvents(q, rule.id, subject, from, bucket);
-        after = before + n;
-      }
+      const before = await store.distinctUsers(q, rule.id, subject, from, bucket);
+      await store.addUsers(q, rule.id, subject, bucket, [...a.users]);
+      const after = await store.distinctUsers(q, rule.id, subject, from, bucket);
       await store.addCount(q, rule.id, subject, bucket, n);
-      // Fire on the crossing only: later events while above the threshold change nothing.
-      if (!(before <= t.threshold && after > t.threshold)) return;
-      const what = t.metric === 'users' ? 'users' : 'events';
-      const reason = `${after} ${what} in ${t.windowMinutes} min (threshold ${t.threshold})`;
-      const title =
-        t.per === 'issue'
-          ? `${after} ${what} in ${t.windowMinutes} min: ${u.issue.title}`
-          : `${after} ${what} in ${t.windowMinutes} min in project ${u.projectId}`;
-      const f = this.base(rule, u, subject, reason, title);
-      f.details = {
-        value: after,
-        metric: t.metric,
-        windowMinutes: t.windowMinutes,
-        threshold: t.threshold,
-      };
-      return f;
+      return this.frequencyCrossing(a, before, after);
     }
     if (t.type === 'anomaly') {
       const W = t.windowMinutes * 60_000;

@@ -1,6 +1,11 @@
 import type { BlockList } from 'node:net';
 import type { AppContext } from '../context.js';
-import { authenticate, type Principal, requireProjectPermission } from '../identity/access.js';
+import {
+  authenticate,
+  type Permission,
+  type Principal,
+  requireProjectPermission,
+} from '../identity/access.js';
 import { badRequest, conflict, notFound } from '../platform/errors.js';
 import { AlertEngine } from './engine.js';
 import { isRedactedWebhookUrl, REDACTED, redactSlackUrl, redactWebhookUrl } from './redact.js';
@@ -48,17 +53,30 @@ export class AlertsService {
     return authenticate(this.ctx, authorization);
   }
 
-  private async ruleWithPermission(p: Principal, id: number, perm: 'read' | 'write') {
-    const rule = await store.getRule(this.ctx.db, id);
-    if (!rule) throw notFound('rule');
+  /**
+   * Load a row of a project and check the caller's permission on that project. A row in a project
+   * the caller cannot see answers "<what> not found", so its existence is not revealed.
+   */
+  private async inProject<T>(
+    p: Principal,
+    what: string,
+    row: T | undefined,
+    projectIdOf: (row: T) => number | null,
+    perm: Permission,
+  ): Promise<T> {
+    const projectId = row === undefined ? null : projectIdOf(row);
+    if (row === undefined || projectId === null) throw notFound(what);
     try {
-      await requireProjectPermission(this.ctx, p, rule.projectId, perm);
+      await requireProjectPermission(this.ctx, p, projectId, perm);
     } catch (err) {
-      // Do not reveal that a rule exists in a project the caller cannot see.
-      if ((err as { code?: string }).code === 'not_found') throw notFound('rule');
+      if ((err as { code?: string }).code === 'not_found') throw notFound(what);
       throw err;
     }
-    return rule;
+    return row;
+  }
+
+  private async ruleWithPermission(p: Principal, id: number, perm: 'read' | 'write') {
+    return this.inProject(p, 'rule', await store.getRule(this.ctx.db, id), (r) => r.projectId, perm);
   }
 
   private checkActions(actions: Action[]) {
@@ -112,15 +130,7 @@ export class AlertsService {
   }
 
   private async alertWithPermission(p: Principal, id: number, perm: 'read' | 'resolve') {
-    const row = await store.getAlert(this.ctx.db, id);
-    if (!row) throw notFound('alert');
-    try {
-      await requireProjectPermission(this.ctx, p, row.project_id, perm);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'not_found') throw notFound('alert');
-      throw err;
-    }
-    return row;
+    return this.inProject(p, 'alert', await store.getAlert(this.ctx.db, id), (r) => r.project_id, perm);
   }
 
   async getAlert(p: Principal, id: number) {
@@ -170,15 +180,7 @@ export class AlertsService {
   }
 
   private async deliveryWithPermission(p: Principal, id: number, perm: 'read' | 'write') {
-    const row = await store.getDelivery(this.ctx.db, id);
-    if (!row || row.project_id === null) throw notFound('delivery');
-    try {
-      await requireProjectPermission(this.ctx, p, row.project_id, perm);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'not_found') throw notFound('delivery');
-      throw err;
-    }
-    return row;
+    return this.inProject(p, 'delivery', await store.getDelivery(this.ctx.db, id), (r) => r.project_id, perm);
   }
 
   async getDelivery(p: Principal, id: number) {

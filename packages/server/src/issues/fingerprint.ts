@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { ExceptionValue, Frame, InternalEvent } from '../events/schema.js';
+import type { ExceptionValue, Frame } from '../events/schema.js';
 import {
   frameKey,
+  type GroupingEvent,
   mainException,
   type NormalizedEvent,
   normalizeFilename,
@@ -57,13 +58,13 @@ function exceptionComponents(ex: ExceptionValue): string[] {
   return value ? [`type:${type}`, `value:${value}`] : [`type:${type}`];
 }
 
-function messageOf(e: InternalEvent): string | undefined {
+function messageOf(e: GroupingEvent): string | undefined {
   // The template is the message before formatting: its parameters are already separate.
   const m = e.messageTemplate?.trim() || e.message?.trim();
   return m ? parameterize(m) : undefined;
 }
 
-export function defaultGrouping(e: InternalEvent): { method: GroupingMethod; components: string[] } {
+export function defaultGrouping(e: GroupingEvent): { method: GroupingMethod; components: string[] } {
   const exceptions = e.exceptions.filter((x) => x.type || x.value || x.stacktrace?.frames.length);
   if (exceptions.length > 0)
     return { method: 'exception', components: exceptions.flatMap(exceptionComponents) };
@@ -84,7 +85,7 @@ const isDefault = (v: string) => /^\{\{\s*default\s*\}\}$/i.test(v.trim());
 /** Expand `{{ default }}` and the other Sentry variables in a fingerprint. */
 function expand(
   values: string[],
-  e: InternalEvent,
+  e: GroupingEvent,
   defaults: string[],
 ): { components: string[]; usedDefault: boolean } {
   const out: string[] = [];
@@ -128,7 +129,7 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`, 'is');
 }
 
-function ruleValues(key: string, e: InternalEvent, n: NormalizedEvent): string[] {
+function ruleValues(key: string, e: GroupingEvent, n: NormalizedEvent): string[] {
   const frames = e.exceptions.flatMap((x) => x.stacktrace?.frames ?? []).concat(e.stacktrace?.frames ?? []);
   switch (key) {
     case 'type':
@@ -175,7 +176,7 @@ function ruleValues(key: string, e: InternalEvent, n: NormalizedEvent): string[]
   }
 }
 
-function ruleMatches(rule: FingerprintRule, e: InternalEvent, n: NormalizedEvent): boolean {
+function ruleMatches(rule: FingerprintRule, e: GroupingEvent, n: NormalizedEvent): boolean {
   return rule.matchers.every(({ key, pattern }) => {
     const re = globToRegExp(pattern);
     return ruleValues(key, e, n).some((v) => re.test(v));

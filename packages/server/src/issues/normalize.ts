@@ -2,6 +2,12 @@ import { createHash } from 'node:crypto';
 import type { ExceptionValue, Frame, InternalEvent, Level } from '../events/schema.js';
 
 /**
+ * What normalisation and grouping read of an event. The worker parses no more than this
+ * (breadcrumbs, extra, request and source context are stored verbatim, never validated again).
+ */
+export type GroupingEvent = Omit<InternalEvent, 'breadcrumbs' | 'extra' | 'request' | 'attachments' | 'sdk'>;
+
+/**
  * Normalisation: the event as the SDK sent it becomes the event as grouping, storage and the API
  * need it — in-app frames decided, timestamps parsed and clamped, user reduced to a stable key,
  * tags merged from the well-known fields, title and culprit derived.
@@ -153,7 +159,7 @@ export function frameKey(frame: Frame): string | undefined {
 }
 
 export interface NormalizedEvent {
-  event: InternalEvent;
+  event: GroupingEvent;
   timestamp: Date;
   receivedAt: Date;
   level: Level;
@@ -182,11 +188,11 @@ function parseTime(s: string | undefined): Date | undefined {
 }
 
 /** The main exception: Sentry lists chained exceptions outermost last. */
-export function mainException(e: InternalEvent): ExceptionValue | undefined {
+export function mainException(e: GroupingEvent): ExceptionValue | undefined {
   return e.exceptions[e.exceptions.length - 1];
 }
 
-function culpritOf(e: InternalEvent): string | null {
+function culpritOf(e: GroupingEvent): string | null {
   const top = significantFrames(mainException(e)?.stacktrace?.frames ?? e.stacktrace?.frames ?? []).at(-1);
   if (top) {
     const where =
@@ -199,7 +205,7 @@ function culpritOf(e: InternalEvent): string | null {
   return e.transaction ? cap(e.transaction, 200) : null;
 }
 
-function titleOf(e: InternalEvent): string {
+function titleOf(e: GroupingEvent): string {
   const ex = mainException(e);
   if (ex && (ex.type || ex.value)) {
     const firstLine = (ex.value ?? '').split('\n')[0]!.trim();
@@ -210,7 +216,7 @@ function titleOf(e: InternalEvent): string {
   return e.transaction ? cap(e.transaction, 200) : '<unlabeled event>';
 }
 
-function userOf(e: InternalEvent): { key?: string; label?: string } {
+function userOf(e: GroupingEvent): { key?: string; label?: string } {
   const u = e.user;
   if (!u) return {};
   const ident = u.id
@@ -238,7 +244,7 @@ function contextName(ctx: unknown): string | undefined {
 
 const tagKey = /^[\w.:-]{1,64}$/;
 
-export function normalizeEvent(e: InternalEvent): NormalizedEvent {
+export function normalizeEvent(e: GroupingEvent): NormalizedEvent {
   const receivedAt = parseTime(e.receivedAt) ?? new Date();
   let timestamp = parseTime(e.timestamp) ?? receivedAt;
   // A client clock far ahead must not pin "last seen" in the future.

@@ -1,4 +1,5 @@
-import { type InternalEvent, internalEventSchema, type Level } from '../events/schema.js';
+import { z } from 'zod';
+import { exceptionSchema, frameSchema, internalEventSchema, type Level } from '../events/schema.js';
 import type { IssueUpdate } from '../events/updates.js';
 import type { ConsumedMessage } from '../platform/bus/types.js';
 import type { Db } from '../platform/db/db.js';
@@ -9,7 +10,7 @@ import {
   type Grouping,
   parseFingerprintRules,
 } from './fingerprint.js';
-import { type NormalizedEvent, normalizeEvent } from './normalize.js';
+import { type GroupingEvent, type NormalizedEvent, normalizeEvent } from './normalize.js';
 import * as store from './store.js';
 
 /**
@@ -45,6 +46,35 @@ interface ProjectInfo {
   retentionDays: number;
   at: number;
 }
+
+/**
+ * The event as the worker reads it: the fields normalisation and grouping use, checked as ingest
+ * checked them; breadcrumbs, extra, request, SDK info and frames' source context are stored as
+ * they came (ingest validated them before publishing) — validating them again cost more than
+ * the rest of the worker's JavaScript.
+ */
+const leanFrames = z.object({
+  frames: z.array(
+    frameSchema.pick({
+      function: true,
+      module: true,
+      filename: true,
+      abs_path: true,
+      lineno: true,
+      colno: true,
+      in_app: true,
+    }),
+  ),
+});
+const workerEventSchema = internalEventSchema.extend({
+  exceptions: z.array(exceptionSchema.extend({ stacktrace: leanFrames.optional() })).default([]),
+  stacktrace: leanFrames.optional(),
+  request: z.unknown().optional(),
+  breadcrumbs: z.unknown().optional(),
+  extra: z.unknown().optional(),
+  attachments: z.unknown().optional(),
+  sdk: z.unknown().optional(),
+});
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -113,14 +143,14 @@ export class IssueProcessor {
   }
 
   private parse(messages: ConsumedMessage[]): {
-    events: Array<{ e: InternalEvent; raw: string }>;
+    events: Array<{ e: GroupingEvent; raw: string }>;
     invalid: number;
   } {
-    const events: Array<{ e: InternalEvent; raw: string }> = [];
+    const events: Array<{ e: GroupingEvent; raw: string }> = [];
     let invalid = 0;
     for (const m of messages) {
       let raw = m.value.toString('utf8');
-      let event: InternalEvent | undefined;
+      let event: GroupingEvent | undefined;
       let problem = 'not JSON';
       try {
         // PostgreSQL text cannot hold NUL: drop it from every string before it reaches a column.
@@ -129,7 +159,7 @@ export class IssueProcessor {
           value = stripNul(value);
           raw = JSON.stringify(value);
         }
-        const parsed = internalEventSchema.safeParse(value);
+        const parsed = workerEventSchema.safeParse(value);
         if (!parsed.success) {
           const first = parsed.error.issues[0];
           problem = first ? `${first.path.join('.')}: ${first.message}` : 'invalid';
@@ -469,7 +499,7 @@ function stripNul(v: unknown): unknown {
 const MIN_TIME = Date.parse('2000-01-01T00:00:00Z');
 
 /** Arrival time decides the partition: it must be a real time, not far in the future. */
-function saneTimes(e: InternalEvent): boolean {
+function saneTimes(e: GroupingEvent): boolean {
   const r = Date.parse(e.receivedAt);
   return Number.isFinite(r) && r >= MIN_TIME && r <= Date.now() + 86_400_000;
 }

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Db } from '../platform/db/db.js';
-import { migrate } from '../platform/db/migrate.js';
-import { createTestDatabase, requirePg, type TestDatabase } from '../test-support/index.js';
+import type { Db } from '../platform/db/db.js';
+import { requirePg } from '../test-support/index.js';
 import type { CheckResult } from './checker.js';
 import { evaluate, recordOutcomes } from './recorder.js';
+import { type UptimeTestDb, uptimeTestDb } from './test-db.js';
 
 const result = (ok: boolean, at: number): CheckResult => ({
   ok,
@@ -54,21 +54,13 @@ describe('incident state machine', () => {
 });
 
 describe.runIf(requirePg())('recording checks', () => {
-  let tdb: TestDatabase;
+  let tdb: UptimeTestDb;
   let db: Db;
   const ids: number[] = [];
 
   beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = new Db(tdb.url, 4);
-    await migrate(db);
-    const [org] = await db.query<{ id: number }>(
-      `INSERT INTO organizations (name, slug) VALUES ('o', 'o') RETURNING id`,
-    );
-    const [s] = await db.query<{ id: number }>(
-      `INSERT INTO uptime_services (org_id, name) VALUES ($1, 's') RETURNING id`,
-      [org!.id],
-    );
+    tdb = await uptimeTestDb();
+    db = tdb.db;
     for (const n of ['a', 'b'])
       ids.push(
         (
@@ -76,13 +68,12 @@ describe.runIf(requirePg())('recording checks', () => {
             `INSERT INTO uptime_endpoints (service_id, name, url, interval_s, next_due_at, lease_owner, lease_until)
              VALUES ($1, $2, 'http://127.0.0.1:1/', 10, '2026-01-01T00:00:00Z', 'w1', now() + interval '1 minute')
              RETURNING id`,
-            [s!.id, n],
+            [tdb.serviceId, n],
           )
         )[0]!.id,
       );
   });
   afterAll(async () => {
-    await db?.close();
     await tdb?.drop();
   });
 

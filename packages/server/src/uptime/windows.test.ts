@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Db } from '../platform/db/db.js';
-import { migrate } from '../platform/db/migrate.js';
-import { createTestDatabase, requirePg, type TestDatabase } from '../test-support/index.js';
+import type { Db } from '../platform/db/db.js';
+import { requirePg } from '../test-support/index.js';
 import type { CheckResult } from './checker.js';
 import { recordOutcomes } from './recorder.js';
+import { type UptimeTestDb, uptimeTestDb } from './test-db.js';
 import { aggregateWindows, pruneUptime, WINDOW_MS } from './windows.js';
 
 const MIN = 60_000;
 
 describe.runIf(requirePg())('5-minute windows', () => {
-  let tdb: TestDatabase;
+  let tdb: UptimeTestDb;
   let db: Db;
   let endpointId: number;
   // Two whole windows, far enough in the past to be closed.
@@ -31,25 +31,16 @@ describe.runIf(requirePg())('5-minute windows', () => {
     );
 
   beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = new Db(tdb.url, 4);
-    await migrate(db);
-    const [org] = await db.query<{ id: number }>(
-      `INSERT INTO organizations (name, slug) VALUES ('o', 'o') RETURNING id`,
-    );
-    const [s] = await db.query<{ id: number }>(
-      `INSERT INTO uptime_services (org_id, name) VALUES ($1, 's') RETURNING id`,
-      [org!.id],
-    );
+    tdb = await uptimeTestDb();
+    db = tdb.db;
     const [e] = await db.query<{ id: number }>(
       `INSERT INTO uptime_endpoints (service_id, name, url, interval_s, next_due_at, enabled)
        VALUES ($1, 'e', 'http://127.0.0.1:1/', 10, now(), false) RETURNING id`,
-      [s!.id],
+      [tdb.serviceId],
     );
     endpointId = e!.id;
   });
   afterAll(async () => {
-    await db?.close();
     await tdb?.drop();
   });
 

@@ -1,30 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Db } from '../platform/db/db.js';
-import { migrate } from '../platform/db/migrate.js';
-import {
-  type BeaconProcess,
-  createTestDatabase,
-  requirePg,
-  spawnBeacon,
-  type TestDatabase,
-  waitFor,
-} from '../test-support/index.js';
+import type { Db } from '../platform/db/db.js';
+import { type BeaconProcess, requirePg, spawnBeacon, waitFor } from '../test-support/index.js';
 import { firstSlotAtOrAfter, slotsBetween } from './schedule.js';
+import { type UptimeTestDb, uptimeTestDb } from './test-db.js';
 import { startTestTarget, type TestTarget } from './test-target.js';
 
 const ENDPOINTS = 40;
 const INTERVAL_MS = 4_000; // below the API's 10 s minimum, allowed by the table for tests
 
 describe.runIf(requirePg())('uptime workers sharing one database', () => {
-  let tdb: TestDatabase;
+  let tdb: UptimeTestDb;
   let db: Db;
   let target: TestTarget;
   const procs: BeaconProcess[] = [];
 
   beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = new Db(tdb.url, 4);
-    await migrate(db);
+    tdb = await uptimeTestDb();
+    db = tdb.db;
     // Slow enough that checks are in flight when a worker dies, well inside the 1 s timeout.
     target = await startTestTarget('slow', 400);
   });
@@ -32,23 +24,15 @@ describe.runIf(requirePg())('uptime workers sharing one database', () => {
     for (const p of procs) p.child.kill('SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
     await target?.close();
-    await db?.close();
     await tdb?.drop();
   });
 
   it('runs every due slot exactly once when one of two workers is SIGKILLed mid-batch', async () => {
-    const [org] = await db.query<{ id: number }>(
-      `INSERT INTO organizations (name, slug) VALUES ('o', 'o') RETURNING id`,
-    );
-    const [svc] = await db.query<{ id: number }>(
-      `INSERT INTO uptime_services (org_id, name) VALUES ($1, 'svc') RETURNING id`,
-      [org!.id],
-    );
     const ids = (
       await db.query<{ id: number }>(
         `INSERT INTO uptime_endpoints (service_id, name, url, interval_s, timeout_ms, next_due_at, enabled)
          SELECT $1, 'e' || g, $2 || '/e' || g, $3, 1000, now(), false FROM generate_series(1, $4) g RETURNING id`,
-        [svc!.id, target.url, INTERVAL_MS / 1000, ENDPOINTS],
+        [tdb.serviceId, target.url, INTERVAL_MS / 1000, ENDPOINTS],
       )
     ).map((r) => r.id);
 

@@ -112,7 +112,10 @@ export class InsightsWorker implements Worker {
         if (job) await this.run(job);
       } catch (err) {
         log.error({ err, issueId: job?.issue_id }, 'insight job failed unexpectedly');
-        if (job) await retryLater(this.ctx.db, job.issue_id, 'internal error', 30).catch(() => {});
+        // Capped like provider errors: a job that keeps failing here must not retry forever.
+        if (job && job.attempts >= this.opts.maxAttempts)
+          await fail(this.ctx.db, job.issue_id, 'internal error', null).catch(() => {});
+        else if (job) await retryLater(this.ctx.db, job.issue_id, 'internal error', 30).catch(() => {});
       }
       if (!job && !this.stopped)
         await new Promise<void>((resolve) => {

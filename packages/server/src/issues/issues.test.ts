@@ -8,6 +8,7 @@ import type { InternalEvent } from '../events/schema.js';
 import { type IssueUpdate, issueUpdateSchema } from '../events/updates.js';
 import type { Consumer } from '../platform/bus/types.js';
 import { repoRoot, requirePg, startTestBeacon, type TestBeacon, waitFor } from '../test-support/index.js';
+import { exportPageSize } from './service.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -80,6 +81,14 @@ function internalEvent(projectId: number, over: Partial<InternalEvent> = {}): In
     ...over,
   };
 }
+
+describe('export pages', () => {
+  it('hold a few MiB of payloads: fewer rows for big events, at most 1,000', () => {
+    expect(exportPageSize(20, 20 * 1024 * 1024)).toBe(4);
+    expect(exportPageSize(20, 20 * 100 * 1024 * 1024)).toBe(1);
+    expect(exportPageSize(20, 20 * 2000)).toBe(1000);
+  });
+});
 
 describe.runIf(requirePg())('issues API and worker', () => {
   let b: TestBeacon;
@@ -352,7 +361,10 @@ describe.runIf(requirePg())('issues API and worker', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(21);
-    expect(lines[0].eventId).toBe(latest.eventId);
+    // Two export pages (the first holds 20 events): every event once, newest first.
+    expect(lines.map((l) => l.eventId)).toEqual(
+      [...page1.items, ...page2.items].map((e: { eventId: string }) => e.eventId),
+    );
     const csv = await call(b, 'GET', `/api/v1/issues/${typeError.id}/events.csv`, owner.token);
     const rows = csv.text.trim().split('\n');
     expect(rows[0]).toBe('eventId,receivedAt,timestamp,level,title,release,environment,user,message');

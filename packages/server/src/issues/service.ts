@@ -426,6 +426,14 @@ const csvCell = (v: unknown) => {
   return `"${safe.replaceAll('"', '""')}"`;
 };
 
+const EXPORT_PAGE_BYTES = 4 * 1024 * 1024;
+
+/** The next export page's row count: about EXPORT_PAGE_BYTES of payloads, 1 to 1,000 rows. */
+export function exportPageSize(rows: number, bytes: number): number {
+  const perRow = Math.max(1, bytes / rows);
+  return Math.max(1, Math.min(1000, Math.floor(EXPORT_PAGE_BYTES / perRow)));
+}
+
 /** The events of an issue, newest first, as JSON Lines (raw event payloads) or CSV rows. */
 export async function exportEvents(
   ctx: AppContext,
@@ -439,11 +447,16 @@ export async function exportEvents(
     if (format === 'csv')
       yield `${['eventId', 'receivedAt', 'timestamp', 'level', 'title', 'release', 'environment', 'user', 'message'].join(',')}\n`;
     let after: { receivedAt: string; eventId: string } | undefined;
+    // Pages sized by bytes, not rows: events reach 1 MiB each (INGEST_MAX_EVENT_BYTES), so a
+    // fixed 1,000-row page could hold a gigabyte. Aim at a few MiB per page.
+    let limit = 20;
     for (;;) {
-      const rows = await store.listEvents(db, issueId, { after, limit: 1000, payload: true });
+      const rows = await store.listEvents(db, issueId, { after, limit, payload: true });
       if (rows.length === 0) return;
       let chunk = '';
+      let bytes = 0;
       for (const r of rows) {
+        bytes += r.payload?.length ?? 0;
         if (format === 'jsonl') chunk += `${r.payload}\n`;
         else {
           const ev = JSON.parse(r.payload ?? '{}') as { user?: Record<string, unknown>; message?: string };
@@ -454,9 +467,10 @@ export async function exportEvents(
         }
       }
       yield chunk;
+      if (rows.length < limit) return;
       const last = rows[rows.length - 1]!;
       after = { receivedAt: last.receivedAt.toISOString(), eventId: last.eventId };
-      if (rows.length < 1000) return;
+      limit = exportPageSize(limit, bytes);
     }
   })();
 }

@@ -4,7 +4,13 @@ import type { Queryable } from '../platform/db/db.js';
 import { badRequest, conflict, forbidden, unauthorized } from '../platform/errors.js';
 import type { Principal, Role } from './access.js';
 import { signAccessToken } from './jwt.js';
-import { checkPasswordPolicy, hashPassword, normalizeEmail, verifyPassword } from './passwords.js';
+import {
+  canonicalEmail,
+  checkPasswordPolicy,
+  hashPassword,
+  normalizeEmail,
+  verifyPassword,
+} from './passwords.js';
 import { limiterOf } from './ratelimit.js';
 import { REFRESH_TOKEN_PREFIX, randomToken, sha256Hex } from './secrets.js';
 import * as store from './store.js';
@@ -89,7 +95,7 @@ export async function signin(
   ip: string,
 ): Promise<Session> {
   const limiter = limiterOf(ctx);
-  const email = input.email.normalize('NFC').trim().toLowerCase();
+  const email = canonicalEmail(input.email);
   limiter.check('signinIp', ip);
   limiter.check('signinAccount', email);
   const user = input.password.length <= 1024 ? await store.userByEmail(ctx.db, email) : undefined;

@@ -41,8 +41,11 @@ export async function verifyPassword(hash: string | undefined, password: string)
 }
 
 /** Trim and lower-case; the same address always maps to the same account. */
+export const canonicalEmail = (email: string): string => email.normalize('NFC').trim().toLowerCase();
+
+/** canonicalEmail, refusing what is not an address (400). */
 export function normalizeEmail(email: string): string {
-  const e = email.normalize('NFC').trim().toLowerCase();
+  const e = canonicalEmail(email);
   if (e.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e)) throw badRequest('invalid email address');
   return e;
 }

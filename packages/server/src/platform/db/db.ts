@@ -78,16 +78,38 @@ export class Db implements Queryable {
     client.on('notification', (n) => {
       for (const cb of this.channels.get(n.channel) ?? []) cb(n.payload ?? '');
     });
-    client.on('error', () => {
-      if (this.listener === client) this.listener = undefined;
+    // Lost (server restart, terminated backend): reconnect until it works again. A failed
+    // attempt retries with back-off rather than leaving listeners deaf for good.
+    const lost = () => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
       client.end().catch(() => {});
-      if (!this.closed) setTimeout(() => this.connectListener().catch(() => {}), 500).unref();
-    });
-    await client.connect();
-    for (const ch of this.channels.keys()) await client.query(`LISTEN "${ch.replaceAll('"', '')}"`);
+      this.reconnectListener(500);
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    try {
+      await client.connect();
+      for (const ch of this.channels.keys()) await client.query(`LISTEN "${ch.replaceAll('"', '')}"`);
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw err;
+    }
+    if (this.closed) {
+      await client.end().catch(() => {});
+      return;
+    }
     this.listener = client;
     // Wake every subscriber once: notifications sent while disconnected were lost.
     for (const set of this.channels.values()) for (const cb of set) cb('');
+  }
+
+  private reconnectListener(delayMs: number): void {
+    if (this.closed) return;
+    setTimeout(() => {
+      if (this.closed || this.listener) return;
+      this.connectListener().catch(() => this.reconnectListener(Math.min(delayMs * 2, 10_000)));
+    }, delayMs).unref();
   }
 
   async ping(): Promise<boolean> {

@@ -1,5 +1,13 @@
+import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requirePg, type TestDatabase, tempDir, waitFor } from '../../test-support/index.js';
+import {
+  createTestDatabase,
+  requirePg,
+  type TestDatabase,
+  tempDir,
+  waitFor,
+} from '../../test-support/index.js';
+import { StartupError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { Db } from './db.js';
 import { EmbeddedPostgres } from './embedded.js';
@@ -84,5 +92,57 @@ describe.runIf(requirePg())('storage', () => {
         dir.remove();
       },
     };
+  });
+});
+
+describe.runIf(requirePg())('embedded PostgreSQL supervision', () => {
+  const dir = tempDir('beacon pg ');
+  let pg: EmbeddedPostgres | undefined;
+  let db: Db | undefined;
+  afterAll(async () => {
+    await db?.close();
+    await pg?.stop();
+    dir.remove();
+  });
+
+  it('refuses a taken EMBEDDED_PG_PORT with one line naming it', async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const taken = new EmbeddedPostgres(dir.path, log, port);
+      const err = await taken.start().then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      await taken.stop();
+      expect(err).toBeInstanceOf(StartupError);
+      expect(err?.message).toBe(
+        `the embedded PostgreSQL cannot listen on 127.0.0.1:${port} (EMBEDDED_PG_PORT): the port is in use`,
+      );
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('restarts a server that died under it; queries and NOTIFY listeners come back', async () => {
+    pg = new EmbeddedPostgres(dir.path, log);
+    db = new Db(await pg.start(), 3);
+    const got: string[] = [];
+    await db.listen('beacon_restart_channel', (p) => got.push(p));
+    const before = pg.serverProcess.pid;
+    pg.serverProcess.kill('SIGKILL');
+    await waitFor(() => pg?.serverProcess && pg.serverProcess.pid !== before, {
+      what: 'a new server process',
+    });
+    await waitFor(() => db?.ping(), { what: 'queries to work again', timeout: 30_000 });
+    await waitFor(
+      async () => {
+        await db?.query("SELECT pg_notify('beacon_restart_channel', 'after-restart')");
+        return got.includes('after-restart');
+      },
+      { what: 'notifications after the restart', timeout: 30_000 },
+    );
+    expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
   });
 });

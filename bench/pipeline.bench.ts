@@ -73,6 +73,12 @@ function cleanup(): Promise<void> {
 process.on('exit', () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
+// Anything that fails while processes are being stopped is expected; anything else still cleans up.
+process.on('unhandledRejection', (err) => {
+  if (cleaning) return;
+  console.error(`unexpected failure: ${(err as Error)?.stack ?? err}`);
+  cleanup().finally(() => process.exit(1));
+});
 for (const sig of ['SIGINT', 'SIGTERM'] as const)
   process.once(sig, () => {
     console.error(`${sig}: cleaning up`);
@@ -437,7 +443,18 @@ class Probe {
     }
   }
 
+  /** A failed poll (the database went away) ends polling; measuredRun reports it. */
+  failure?: Error;
   private async poll(): Promise<void> {
+    try {
+      await this.pollLoop();
+    } catch (err) {
+      this.failure = err as Error;
+      this.polling = false;
+    }
+  }
+
+  private async pollLoop(): Promise<void> {
     while (this.polling) {
       if (this.pending.size > 0) {
         const ids = [...this.pending.keys()];
@@ -622,6 +639,7 @@ async function measuredRun(o: {
     stored = await storedCount(o.db, o.projectId);
   }
   const drainS = (performance.now() - tEnd) / 1000;
+  if (probe.failure) throw new Error(`probe polling failed: ${probe.failure.message}`);
   const stats1 = await pipelineStats(o.metricsPorts);
   const d = (k: string) => (stats1[k] ?? 0) - (stats0[k] ?? 0);
   const writes = d('beacon_ingest_publish_batch_size_count');
@@ -802,6 +820,7 @@ async function embeddedPhase(): Promise<void> {
   const db = new pg.Client({
     connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/beacon`,
   });
+  db.on('error', () => {}); // the server going away during clean-up is expected
   await db.connect();
   const groups: Group[] = [
     { label: 'beacon', pids: () => [beacon.child.pid!] },
@@ -962,6 +981,7 @@ async function kafkaPhase(): Promise<void> {
   const issues = await start('beacon --roles issues', 'issues');
   const { projectId, path: p } = await createProject(ingest.port);
   const db = new pg.Client({ connectionString: dbUrl.toString() });
+  db.on('error', () => {}); // the database is dropped during clean-up
   await db.connect();
   // The broker's pid from its listening socket (it may have been started by anyone).
   const kafkaPid = (): number[] => {

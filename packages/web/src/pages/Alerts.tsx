@@ -166,6 +166,12 @@ export function AlertsPage() {
                                 <Link to={`/p/${pid}/issues/${a.issueId}`}>issue #{a.issueId}</Link>
                               </>
                             )}
+                            {a.endpointId && (
+                              <>
+                                {' · '}
+                                <Link to={`/p/${pid}/uptime/${a.endpointId}`}>endpoint #{a.endpointId}</Link>
+                              </>
+                            )}
                           </div>
                         </td>
                         <td className="num hide-sm">{a.count}</td>

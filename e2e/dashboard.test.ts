@@ -216,6 +216,15 @@ describe.runIf(haveChromium && requirePg())('dashboard in Chromium', () => {
     await page.getByLabel('Endpoint name').fill('Health');
     await page.getByLabel('URL').fill(targetUrl);
     await page.getByLabel('Interval (seconds)').fill('10');
+    // A URL the API refuses: the error shows and no empty service is left behind.
+    await page.getByLabel('URL').fill('ftp://127.0.0.1/health');
+    await page.getByRole('button', { name: 'Create endpoint' }).click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /http\(s\) URL/ })
+      .waitFor();
+    expect(await apiGet<unknown[]>('/api/v1/services')).toEqual([]);
+    await page.getByLabel('URL').fill(targetUrl);
     await page.getByRole('button', { name: 'Create endpoint' }).click();
     await page.getByRole('heading', { name: /Health/ }).waitFor();
     await page.locator('.pings .badge-up').first().waitFor({ timeout: 40_000 });
@@ -228,6 +237,14 @@ describe.runIf(haveChromium && requirePg())('dashboard in Chromium', () => {
     // Windows are aggregated every 5 minutes; to see the charts now, store three hours of them
     // (with a dip) the way the aggregator does, then reload.
     const endpointId = Number(/\/uptime\/(\d+)/.exec(page.url())![1]);
+    // Several expected status codes survive an edit.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Expected status').fill('200, 204');
+    await page.getByRole('button', { name: 'Save endpoint' }).click();
+    await page.getByRole('button', { name: 'Edit' }).waitFor();
+    expect(
+      (await apiGet<{ expectedStatus: number[] }>(`/api/v1/endpoints/${endpointId}`)).expectedStatus,
+    ).toEqual([200, 204]);
     await beacon.ctx.db.query(
       `INSERT INTO uptime_windows (endpoint_id, window_start, checks, failures, degraded, availability,
          latency_min, latency_avg, latency_p50, latency_p95, latency_p99)

@@ -1,5 +1,5 @@
 import { type FormEvent, useEffect, useState } from 'react';
-import { get, listOf, patch, post } from '../api.js';
+import { del, get, listOf, patch, post } from '../api.js';
 import { BarChart, LineChart } from '../charts.js';
 import { live } from '../live.js';
 import { Link, navigate } from '../router.js';
@@ -542,7 +542,7 @@ function EndpointForm({
     endpoint?.expectedStatus == null
       ? ''
       : Array.isArray(endpoint.expectedStatus)
-        ? String(endpoint.expectedStatus[0] ?? '')
+        ? endpoint.expectedStatus.join(', ')
         : String(endpoint.expectedStatus),
   );
   const [keyword, setKeyword] = useState(endpoint?.keyword ?? '');
@@ -558,14 +558,26 @@ function EndpointForm({
         url,
         method,
         interval: Number(interval),
-        expectedStatus: expected ? Number(expected) : null,
+        // "200" or "200, 204": every listed code is kept (the edit form used to keep the first only).
+        expectedStatus: expected.trim()
+          ? expected
+              .split(/[\s,]+/)
+              .filter(Boolean)
+              .map(Number)
+          : null,
         keyword: keyword || null,
       };
       if (endpoint) return onSaved(await patch<Endpoint>(`/api/v1/endpoints/${endpoint.id}`, body));
-      let sid = Number(serviceId);
-      if (serviceId === 'new')
-        sid = (await post<Service>('/api/v1/services', { name: serviceName || name, projectId: pid })).id;
-      onSaved(await post<Endpoint>('/api/v1/endpoints', { ...body, serviceId: sid }));
+      if (serviceId !== 'new')
+        return onSaved(await post<Endpoint>('/api/v1/endpoints', { ...body, serviceId: Number(serviceId) }));
+      const service = await post<Service>('/api/v1/services', { name: serviceName || name, projectId: pid });
+      try {
+        onSaved(await post<Endpoint>('/api/v1/endpoints', { ...body, serviceId: service.id }));
+      } catch (err) {
+        // The endpoint was refused (bad URL…): leave no empty service behind for each attempt.
+        await del(`/api/v1/services/${service.id}`).catch(() => {});
+        throw err;
+      }
     });
   };
   return (
@@ -614,16 +626,16 @@ function EndpointForm({
           <input
             type="number"
             min={10}
+            max={86400}
             value={interval}
             onChange={(e) => setInterval(e.target.value)}
             required
           />
         </Field>
-        <Field label="Expected status" hint="Empty: any 2xx.">
+        <Field label="Expected status" hint="Empty: any 2xx. Several: 200, 204.">
           <input
-            type="number"
-            min={100}
-            max={599}
+            inputMode="numeric"
+            pattern="\s*[1-5][0-9]{2}(\s*[,\s]\s*[1-5][0-9]{2})*\s*"
             value={expected}
             onChange={(e) => setExpected(e.target.value)}
           />

@@ -144,6 +144,37 @@ describe.runIf(requirePg())('issue processor', () => {
     expect(n!.n).toBe(1);
   });
 
+  it('two workers on the same messages at once (rebalance overlap) count every event once', async () => {
+    const other = new IssueProcessor(db, log);
+    const events = Array.from({ length: 60 }, (_, i) =>
+      ev(projectId, {
+        exceptions: [{ type: `OverlapError${i % 3}`, value: 'x' }],
+        user: { id: `u${i % 4}` },
+      }),
+    );
+    // Overlapping batches, both creating the same three issues.
+    const [a, b] = await Promise.all([
+      p.processBatch(events.slice(0, 40).map(msg)),
+      other.processBatch(events.slice(20).map(msg)),
+    ]);
+    expect(a.inserted + b.inserted).toBe(60);
+    const issues = await db.query<{ id: number; event_count: number; user_count: number }>(
+      `SELECT id, event_count, user_count FROM issues WHERE title LIKE 'OverlapError%' ORDER BY title`,
+    );
+    expect(issues.map((i) => [i.event_count, i.user_count])).toEqual([
+      [20, 4],
+      [20, 4],
+      [20, 4],
+    ]);
+    const created = [...a.updates, ...b.updates].filter((u) => u.type === 'created');
+    expect(created.map((u) => u.issue.id).sort()).toEqual(issues.map((i) => i.id).sort());
+    const [tagSum] = await db.query<{ n: number }>(
+      `SELECT sum(count)::int AS n FROM issue_tags WHERE key = 'level' AND issue_id = ANY($1::bigint[])`,
+      [issues.map((i) => i.id)],
+    );
+    expect(tagSum!.n).toBe(60);
+  });
+
   it('skips unparseable messages and events of unknown projects without failing the batch', async () => {
     const good = ev(projectId, { exceptions: [{ type: 'GoodError', value: 'x' }] });
     const r = await p.processBatch([msg('not json'), msg({ eventId: 'nope' }), msg(ev(999_999)), msg(good)]);

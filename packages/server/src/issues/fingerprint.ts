@@ -154,7 +154,7 @@ function ruleValues(key: string, e: GroupingEvent, n: NormalizedEvent): string[]
         .flatMap((f) => [
           f.abs_path ?? '',
           f.filename ?? '',
-          normalizeFilename(f.filename ?? f.abs_path ?? ''),
+          f.filename || f.abs_path ? normalizeFilename(f.filename || f.abs_path || '') : '',
         ])
         .filter(Boolean);
     case 'level':

@@ -147,12 +147,15 @@ export function normalizeModule(mod: string): string {
 }
 
 /** The part of a frame that identifies the code: module (or normalised filename) and function. */
+/** Where a frame's code lives: its module when the SDK sent one, else its normalised filename. */
+export function frameLocation(frame: Frame): string {
+  if (frame.module) return normalizeModule(frame.module);
+  const file = frame.filename || frame.abs_path;
+  return file ? normalizeFilename(file) : '';
+}
+
 export function frameKey(frame: Frame): string | undefined {
-  const where = frame.module
-    ? normalizeModule(frame.module)
-    : frame.filename || frame.abs_path
-      ? normalizeFilename(frame.filename || frame.abs_path || '')
-      : '';
+  const where = frameLocation(frame);
   const fn = frame.function && frame.function !== '?' ? normalizeFunction(frame.function) : '';
   if (where === '' && fn === '') return undefined;
   return `${where}:${fn}`;
@@ -195,9 +198,7 @@ export function mainException(e: GroupingEvent): ExceptionValue | undefined {
 function culpritOf(e: GroupingEvent): string | null {
   const top = significantFrames(mainException(e)?.stacktrace?.frames ?? e.stacktrace?.frames ?? []).at(-1);
   if (top) {
-    const where =
-      top.module ??
-      (top.filename || top.abs_path ? normalizeFilename(top.filename ?? top.abs_path ?? '') : '');
+    const where = frameLocation(top);
     const fn = top.function && top.function !== '?' ? top.function : '';
     const c = where && fn ? `${where} in ${fn}` : where || fn;
     if (c) return cap(c, 200);

@@ -57,37 +57,19 @@ export async function registerIngestRoutes(app: HttpApp, ctx: AppContext): Promi
     for (const path of ['/api/:projectId/envelope/', '/api/:projectId/store/', '/api/v1/events'])
       scope.options(path, { schema: { hide: true } }, preflight);
 
-    scope.post(
-      '/api/:projectId/envelope/',
-      {
-        schema: {
-          tags: ['ingest'],
-          summary: 'Sentry envelope endpoint (any Sentry SDK)',
-          params: projectParams,
-          response: { 200: idResponse },
+    // The two Sentry endpoints differ only in how the service reads the body.
+    for (const [kind, summary] of [
+      ['envelope', 'Sentry envelope endpoint (any Sentry SDK)'],
+      ['store', 'Sentry store endpoint (legacy SDKs)'],
+    ] as const)
+      scope.post(
+        `/api/:projectId/${kind}/`,
+        { schema: { tags: ['ingest'], summary, params: projectParams, response: { 200: idResponse } } },
+        async (req) => {
+          const key = sentryKeyFromRequest(req.headers, req.query as Record<string, unknown>);
+          return svc[kind](req.params.projectId, key, raw(req.body, req.headers['content-encoding']));
         },
-      },
-      async (req) => {
-        const key = sentryKeyFromRequest(req.headers, req.query as Record<string, unknown>);
-        return svc.envelope(req.params.projectId, key, raw(req.body, req.headers['content-encoding']));
-      },
-    );
-
-    scope.post(
-      '/api/:projectId/store/',
-      {
-        schema: {
-          tags: ['ingest'],
-          summary: 'Sentry store endpoint (legacy SDKs)',
-          params: projectParams,
-          response: { 200: idResponse },
-        },
-      },
-      async (req) => {
-        const key = sentryKeyFromRequest(req.headers, req.query as Record<string, unknown>);
-        return svc.store(req.params.projectId, key, raw(req.body, req.headers['content-encoding']));
-      },
-    );
+      );
 
     scope.post(
       '/api/v1/events',

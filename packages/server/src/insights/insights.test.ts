@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createProject, type TestProject } from '../ingest/test-helpers.js';
 import { requirePg, startTestBeacon, type TestBeacon, waitFor } from '../test-support/index.js';
 import { type Behaviour, type FakeLlm, goodAnswer, startFakeLlm } from './test-provider-server.js';
 
@@ -10,35 +11,8 @@ const PLANTED = {
   urlToken: 'PLANTEDURLTOKENabcdef',
 };
 
-interface Project {
-  id: number;
-  publicKey: string;
-  token: string;
-}
+type Project = TestProject;
 
-async function setup(beacon: TestBeacon): Promise<Project> {
-  const post = async (path: string, body: unknown, token?: string) => {
-    const res = await fetch(`${beacon.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-    });
-    expect(res.status).toBeLessThan(300);
-    return (await res.json()) as Record<string, unknown>;
-  };
-  const { accessToken } = (await post('/api/v1/auth/signup', {
-    email: `insights-${randomUUID().slice(0, 8)}@example.com`,
-    password: 'a long enough password',
-    name: 'Insights',
-  })) as { accessToken: string };
-  const p = (await post('/api/v1/projects', { name: 'Shop' }, accessToken)) as {
-    id: number;
-    keys: Array<{ publicKey: string }>;
-  };
-  return { id: p.id, publicKey: p.keys[0]!.publicKey, token: accessToken };
-}
-
-/** Send one Sentry event through the real envelope endpoint; returns its event id. */
 async function sendEvent(beacon: TestBeacon, p: Project, event: Record<string, unknown>): Promise<string> {
   const eventId = randomUUID().replaceAll('-', '');
   const payload = JSON.stringify({
@@ -48,7 +22,7 @@ async function sendEvent(beacon: TestBeacon, p: Project, event: Record<string, u
     ...event,
   });
   const body = `${JSON.stringify({ event_id: eventId })}\n${JSON.stringify({ type: 'event' })}\n${payload}\n`;
-  const res = await fetch(`${beacon.url}/api/${p.id}/envelope/?sentry_key=${p.publicKey}`, {
+  const res = await fetch(`${beacon.url}/api/${p.projectId}/envelope/?sentry_key=${p.publicKey}`, {
     method: 'POST',
     body,
   });
@@ -85,7 +59,7 @@ const errorEvent = (type: string, fn: string) => ({
 async function issueIdOf(beacon: TestBeacon, p: Project, eventId: string): Promise<number> {
   return waitFor(
     async () => {
-      const res = await fetch(`${beacon.url}/api/v1/events/${eventId}?projectId=${p.id}`, {
+      const res = await fetch(`${beacon.url}/api/v1/events/${eventId}?projectId=${p.projectId}`, {
         headers: { authorization: `Bearer ${p.token}` },
       });
       if (res.status !== 200) return undefined;
@@ -122,7 +96,7 @@ describe.runIf(requirePg())('insights over the real pipeline', () => {
   async function start(behave: (n: number) => Behaviour, env: Record<string, string> = {}) {
     fake = await startFakeLlm(behave);
     beacon = await startTestBeacon({ OLLAMA_URL: fake.url, INSIGHTS_RETRY_BASE_SECONDS: '0', ...env });
-    return { beacon, fake, project: await setup(beacon) };
+    return { beacon, fake, project: await createProject(beacon.url, 'Shop') };
   }
 
   it('runs exactly one AI analysis for an error issue, none for a warning, and never sends planted secrets', async () => {
@@ -214,7 +188,7 @@ describe.runIf(requirePg())('insights over the real pipeline', () => {
     for (let i = 0; i < 20; i++)
       ids.push(await sendEvent(beacon, project, errorEvent(`Error${i}`, `fn${i}`)));
     for (const id of ids) await issueIdOf(beacon, project, id);
-    const res = await fetch(`${beacon.url}/api/v1/projects/${project.id}/issues?limit=100`, {
+    const res = await fetch(`${beacon.url}/api/v1/projects/${project.projectId}/issues?limit=100`, {
       headers: { authorization: `Bearer ${project.token}` },
     });
     expect(((await res.json()) as { items: unknown[] }).items).toHaveLength(21);

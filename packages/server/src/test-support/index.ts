@@ -104,7 +104,7 @@ export interface BeaconProcess {
   stdout(): string;
   stderr(): string;
   exited: Promise<number | null>;
-  /** Resolves with the HTTP URL once the process logged that it started. */
+  /** Resolves with the HTTP URL once the process logged that it started (generous default: tsx start-up on a loaded 2-core machine). */
   ready(timeoutMs?: number): Promise<string>;
 }
 
@@ -129,7 +129,7 @@ export function spawnBeacon(args: string[], env: Record<string, string>, cwd = r
     stdout: () => out,
     stderr: () => err,
     exited,
-    ready: async (timeoutMs = 30_000) => {
+    ready: async (timeoutMs = 90_000) => {
       const port = await Promise.race([
         waitFor(
           () => {

@@ -141,6 +141,10 @@ describe('normalizeFilename', () => {
     ['C:\\deploy\\a1b2c3d4e5f6\\src\\users\\service.js', 'src/users/service.js'],
     ['https://cdn.example.com/static/js/main.3f2a9c1b.js?v=12#x', 'static/js/main.js'],
     ['http://localhost:3000/assets/index-BZy3k9aQ.js', 'assets/index.js'],
+    ['https://app.example.com/assets/index-BmXkQzPa.js', 'assets/index.js'],
+    ['https://app.example.com/assets/index-D-x_a1B2.js', 'assets/index.js'],
+    ['/srv/app/src/user-settings.js', 'src/user-settings.js'],
+    ['/srv/app/src/app.component.js', 'src/app.component.js'],
     [
       '/app/node_modules/.pnpm/express@4.18.2/node_modules/express/lib/router/index.js',
       'express/lib/router/index.js',

@@ -81,6 +81,11 @@ const rootMarkers = new Set([
 function cleanSegment(seg: string): string {
   // Hashed bundle names: main.3f2a9c1b.js, index-BZy3k9aQ.js, chunk.1a2b3c4d5e.css.
   let s = seg.replace(/[.-](?=[A-Za-z0-9_]*\d)(?=[A-Za-z0-9_]*[A-Za-z])[A-Za-z0-9_]{8,}(?=\.[A-Za-z]+$)/, '');
+  // Rollup/Vite hashes: 8 base64url characters (`-` and `_` included), a quarter of them without
+  // a digit (index-BmXkQzPa.js, index-D-x_a1B2.js); mixed case or digits tell them from words.
+  s = s.replace(/[.-]([\w-]{8})(?=\.[A-Za-z]+$)/, (m, h: string) =>
+    (/[a-z]/.test(h) && /[A-Z]/.test(h)) || (/\d/.test(h) && /[A-Za-z]/.test(h)) ? '' : m,
+  );
   // Versions: jquery-3.6.0.min.js, express@4.18.2, v1.2.3, 1.0.0-rc.1
   s = s.replace(/(^|[@_-])v?\d+(?:\.\d+)+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?=$|[._-])/, (m, p: string) =>
     p === '' ? m : '',

@@ -347,6 +347,20 @@ describe.runIf(requirePg())('ingest over HTTP', () => {
     await healthy();
   });
 
+  it('keeps an attachment whose header strings carry NUL or run long (no 500)', async () => {
+    const id = hex();
+    const res = await envelope(
+      `{"event_id":"${id}"}\n{"type":"event"}\n{"message":"att"}\n` +
+        `{"type":"attachment","length":3,"filename":"a\\u0000b${'f'.repeat(1000)}","content_type":"text/pl\\u0000ain"}\nabc\n`,
+    );
+    expect(res.status).toBe(200);
+    const rows = await b.ctx.db.query<{ filename: string; content_type: string }>(
+      'SELECT filename, content_type FROM ingest_attachments WHERE project_id = $1 AND event_id = $2',
+      [p.projectId, id],
+    );
+    expect(rows).toEqual([{ filename: `ab${'f'.repeat(253)}`, content_type: 'text/plain' }]);
+  });
+
   it('answers 429 with Retry-After and X-Sentry-Rate-Limits past a key quota, and accepts again after the window', async () => {
     const svc = ingestServiceFor(b.ctx);
     svc.quotas.windowMs = 1500;

@@ -385,12 +385,19 @@ export class IngestService {
   }
 }
 
+/**
+ * An item-header string fit for a text column: PostgreSQL refuses NUL in text (that was a 500),
+ * and a name longer than `max` is of no use to anyone.
+ */
+function headerText(v: unknown, max: number): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  return v.replaceAll('\0', '').slice(0, max) || undefined;
+}
+
 function attachmentRow(projectId: number, eventId: string, item: EnvelopeItem): AttachmentRow {
-  const filename =
-    typeof item.headers.filename === 'string' && item.headers.filename ? item.headers.filename : 'attachment';
-  const contentType = typeof item.headers.content_type === 'string' ? item.headers.content_type : undefined;
-  const attachmentType =
-    typeof item.headers.attachment_type === 'string' ? item.headers.attachment_type : undefined;
+  const filename = headerText(item.headers.filename, 255) ?? 'attachment';
+  const contentType = headerText(item.headers.content_type, 255);
+  const attachmentType = headerText(item.headers.attachment_type, 64);
   const id = createHash('sha256')
     .update(filename)
     .update('\0')

@@ -524,6 +524,27 @@ describe('grouping: the SDK that sent the event does not matter', () => {
     expect(fp(plain).components).toEqual(['type:Error', 'frame:pg/lib/client.js:Client.query']);
   });
 
+  it("drops JavaScript eval frames but keeps other languages' functions named eval", () => {
+    const withEval = (f: Frame) =>
+      fp(
+        event(
+          exception('Error', 'x', [f, { filename: '/srv/app/src/calc.py', function: 'run', in_app: true }]),
+        ),
+      );
+    const without = fp(
+      event(exception('Error', 'x', [{ filename: '/srv/app/src/calc.py', function: 'run', in_app: true }])),
+    );
+    expect(withEval({ filename: '', function: 'eval', in_app: false }).components).toEqual(
+      without.components,
+    );
+    expect(
+      withEval({ filename: 'https://x.example/app.js', function: 'eval', in_app: true }).components,
+    ).toEqual(without.components);
+    expect(
+      withEval({ filename: '/srv/app/src/engine.py', function: 'eval', in_app: true }).components,
+    ).toContain('frame:src/engine.py:eval');
+  });
+
   it('normalises Windows paths, webpack:// and app:/// URLs and versioned packages alike', () => {
     const frame = (filename: string): InternalEvent =>
       event(exception('Error', 'x', [{ filename, function: 'save', in_app: true }]));

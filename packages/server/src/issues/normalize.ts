@@ -34,12 +34,16 @@ const alwaysLibrary =
 const instrumentationFile =
   /(^|[/\\])(@sentry(-internal)?[/\\_+]|@beacon[/\\_+]sdk([/\\@.]|$)|sentry_sdk[/\\]|@vite[/\\]client|@react-refresh)|sentry-cdn\.com\/|(^|\/)beacon(\.iife)?\.min\.js$|^node:|^internal[/\\]|^<anonymous>$|^native$|^\[native code\]$|(^|[/:\\])webpack[/\\](bootstrap|runtime)([/\\]|$)|(^|[/\\])(webpack-runtime|runtime[-~]main)[^/\\]*\.js$|(^|[/\\])runtime\.[0-9a-f]{8,}\.js$|\/_next\/static\/chunks\/webpack-[^/]*\.js$/i;
 const instrumentationModule = /^(sentry_sdk|io\.sentry(?!\.samples\.)|Sentry\\)([.\\]|$)/;
-const instrumentationFunction = /(^|\.)sentryWrapped$|^__webpack_require__(\.|$)|^eval$/;
+const instrumentationFunction = /(^|\.)sentryWrapped$|^__webpack_require__(\.|$)/;
+/** Where a JavaScript `eval` frame may point: nowhere, a script URL or a JavaScript file. */
+const scriptFile = /^$|^[a-z][\w+.-]*:\/\/|\.[cm]?[jt]sx?([?#]|$)/i;
 
 export function isInstrumentation(frame: Frame): boolean {
   if (frame.function && instrumentationFunction.test(frame.function)) return true;
   if (frame.module && instrumentationModule.test(frame.module)) return true;
   const file = frame.abs_path || frame.filename;
+  // JavaScript eval code: V8 names the frame `eval`; Python's or PHP's own `eval` functions count.
+  if (frame.function === 'eval' && !frame.module && scriptFile.test(file ?? '')) return true;
   return file !== undefined && file !== '' && instrumentationFile.test(file);
 }
 

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { createProject } from '../packages/server/src/ingest/test-helpers.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 30);
@@ -193,17 +194,6 @@ const bareServer = `
 
 // ------------------------------------------------------------------ main
 
-async function postJson(url: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
 async function main() {
   const env: Record<string, string> = {
     HOST: '127.0.0.1',
@@ -243,16 +233,8 @@ async function main() {
     : [];
   const beacon = await startChild([...prof, '--import', 'tsx', 'packages/server/src/main.ts', 'start'], env);
   const base = `http://127.0.0.1:${beacon.port}`;
-  const { accessToken } = (await postJson(`${base}/api/v1/auth/signup`, {
-    email: `bench-${randomBytes(3).toString('hex')}@example.com`,
-    password: 'benchmark password',
-    name: 'Bench',
-  })) as { accessToken: string };
-  const project = (await postJson(`${base}/api/v1/projects`, { name: 'bench' }, accessToken)) as {
-    id: number;
-    keys: Array<{ publicKey: string }>;
-  };
-  const publicKey = project.keys[0]!.publicKey;
+  // The ingest tests' helper: sign up a user, create a project, return its first key.
+  const { token: accessToken, projectId, publicKey } = await createProject(base, 'bench');
   const bodies = Array.from({ length: 36 }, (_, i) => envelopeFor(i));
   const avg = Math.round(bodies.reduce((s, b) => s + b.length, 0) / bodies.length);
   console.log(
@@ -264,9 +246,9 @@ async function main() {
   };
   console.log('warming up beacon (3 s)…');
   // A short warm-up so JIT and connection pools are hot; its numbers are discarded.
-  await loadWithSeconds(`${base}/api/${project.id}/envelope/`, headers, bodies, 3);
+  await loadWithSeconds(`${base}/api/${projectId}/envelope/`, headers, bodies, 3);
   console.log('loading beacon…');
-  const b = await load(`${base}/api/${project.id}/envelope/`, headers, bodies);
+  const b = await load(`${base}/api/${projectId}/envelope/`, headers, bodies);
   console.log(
     `  beacon: ${b.rps.toFixed(0)} accepted events/s, p50 ${b.p50} ms, p99 ${b.p99} ms (${b.ok} ok, ${b.non2xx} non-2xx, ${b.errors} errors)`,
   );
@@ -274,7 +256,7 @@ async function main() {
   // The stats API counts what ingest accepted (flushed every few seconds).
   let accepted = 0;
   for (let i = 0; i < 40; i++) {
-    const r = await fetch(`${base}/api/v1/projects/${project.id}/ingest-stats`, {
+    const r = await fetch(`${base}/api/v1/projects/${projectId}/ingest-stats`, {
       headers: { authorization: `Bearer ${accessToken}` },
     });
     accepted = ((await r.json()) as { totals: { accepted: number } }).totals.accepted;

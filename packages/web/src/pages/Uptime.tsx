@@ -174,15 +174,25 @@ export function UptimePage() {
             <div className="stack-lg">
               {mine.map((s) => {
                 const eps = (endpoints.data ?? []).filter((e) => e.serviceId === s.id);
-                const down = eps.filter((e) => stateKind(endpointState(e)) === 'down').length;
+                // The worst state of the running endpoints wins: degraded or not yet checked is not "operational".
+                const active = eps
+                  .map((e) => stateKind(endpointState(e)))
+                  .filter((_, i) => endpointState(eps[i]!) !== 'paused');
+                const down = active.filter((k) => k === 'down').length;
+                const [badgeKind, badgeText] = down
+                  ? ['down', `${down} down`]
+                  : active.includes('warning')
+                    ? ['warning', 'degraded']
+                    : active.length === 0
+                      ? ['muted', 'paused']
+                      : active.every((k) => k === 'up')
+                        ? ['up', 'operational']
+                        : ['muted', 'pending'];
                 return (
                   <section key={s.id} className="card" aria-label={`Service ${s.name}`}>
                     <div className="page-head">
                       <h2>
-                        {s.name}{' '}
-                        {eps.length > 0 && (
-                          <Badge kind={down ? 'down' : 'up'}>{down ? `${down} down` : 'operational'}</Badge>
-                        )}
+                        {s.name} {eps.length > 0 && <Badge kind={badgeKind}>{badgeText}</Badge>}
                       </h2>
                       {s.description && <span className="muted">{s.description}</span>}
                     </div>

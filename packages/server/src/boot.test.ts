@@ -103,6 +103,43 @@ describe.runIf(requirePg())('boot against PostgreSQL', () => {
     }
   });
 
+  it('finishes a request in flight when SIGTERM arrives, then exits 0', async () => {
+    const db = await createTestDatabase();
+    const p = spawnBeacon(['start', '--roles', 'api'], { DATABASE_URL: db.url });
+    try {
+      const url = await p.ready();
+      const { port } = new URL(url);
+      const body = JSON.stringify({
+        email: 'drain@example.com',
+        password: 'correct horse battery',
+        name: 'D',
+      });
+      const sock = net.connect(Number(port), '127.0.0.1');
+      let answer = '';
+      sock.on('data', (d) => {
+        answer += d;
+      });
+      await new Promise((r) => sock.once('connect', r));
+      // Headers and half the body: the request is being read when the signal comes.
+      sock.write(
+        `POST /api/v1/auth/signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+      );
+      // A round trip on another connection: the server has read those bytes by then.
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      p.child.kill('SIGTERM');
+      await waitFor(() => p.stdout().includes('"shutting down: draining in-flight work"'), {
+        what: 'shutdown',
+      });
+      sock.write(body.slice(10)); // (not end(): a half-closed client aborts its own request)
+      expect(await p.exited).toBe(0);
+      expect(answer).toMatch(/^HTTP\/1\.1 201 /);
+      expect(answer).toContain('"drain@example.com"');
+    } finally {
+      p.child.kill('SIGKILL');
+      await db.drop();
+    }
+  });
+
   it('serves /healthz and /readyz with roles on an external database', async () => {
     const db = await createTestDatabase();
     const p = spawnBeacon(['start', '--roles', 'ingest,api'], { DATABASE_URL: db.url });

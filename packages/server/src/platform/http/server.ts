@@ -77,8 +77,17 @@ export async function createHttpServer(opts: HttpOptions): Promise<HttpApp> {
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  // Graceful close: requests in flight finish, but their keep-alive connections would then hold
+  // server.close() open until the client's idle timeout (72 s). Answer them with
+  // `Connection: close`, and reap whatever went idle once each response is out.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-request-id', req.id);
+    if (closing) reply.header('connection', 'close');
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -88,6 +97,7 @@ export async function createHttpServer(opts: HttpOptions): Promise<HttpApp> {
     opts.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
     if (reply.statusCode >= 500)
       req.log.warn({ route, status: reply.statusCode, reqId: req.id }, 'request failed');
+    if (closing) app.server.closeIdleConnections();
   });
 
   app.setNotFoundHandler((req, reply) => {

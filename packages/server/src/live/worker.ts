@@ -65,7 +65,9 @@ export function createLiveWorker(ctx: AppContext): Worker {
       ],
     ];
     for (const [topic, handler] of pending.slice(consumers.length)) {
-      consumers.push(await ctx.bus.consume({ topic, group, maxBatch: 200, handler, startAt: 'latest', ephemeral: true }));
+      consumers.push(
+        await ctx.bus.consume({ topic, group, maxBatch: 200, handler, startAt: 'latest', ephemeral: true }),
+      );
     }
   };
 

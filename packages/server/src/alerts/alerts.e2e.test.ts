@@ -338,9 +338,21 @@ describe.runIf(requirePg())('alerts end to end', () => {
     expect(alert.state).toBe('firing');
     const ack = await api('POST', `/api/v1/alerts/${alert.id}/acknowledge`, tokenA);
     expect(ack.body).toMatchObject({ state: 'acknowledged', acknowledgedAt: expect.any(String) });
+    // Listing filters: open (firing or acknowledged), by rule, by issue.
+    const ids = async (query: string) =>
+      (await api('GET', `/api/v1/projects/${projectA}/alerts?${query}`, tokenA)).body.alerts.map(
+        (a: { id: number }) => a.id,
+      );
+    expect(await ids(`state=open&ruleId=${rule.body.id}`)).toEqual([alert.id]);
+    expect(await ids(`state=firing&ruleId=${rule.body.id}`)).toEqual([]);
+    const byIssue = (await api('GET', `/api/v1/projects/${projectA}/alerts?issueId=100`, tokenA)).body.alerts;
+    expect(byIssue.map((a: { id: number }) => a.id)).toContain(alert.id);
+    expect(new Set(byIssue.map((a: { issueId: number }) => a.issueId))).toEqual(new Set([100]));
+    expect(await ids('issueId=99999')).toEqual([]);
     expect((await api('POST', `/api/v1/alerts/${alert.id}/acknowledge`, tokenA)).status).toBe(200);
     expect((await api('POST', `/api/v1/alerts/${alert.id}/resolve`, tokenA)).body.state).toBe('resolved');
     expect((await api('POST', `/api/v1/alerts/${alert.id}/acknowledge`, tokenA)).status).toBe(409);
+    expect(await ids(`state=open&ruleId=${rule.body.id}`)).toEqual([]);
 
     const past = await api('POST', `/api/v1/projects/${projectA}/silences`, tokenA, {
       until: new Date(Date.now() - 1000).toISOString(),

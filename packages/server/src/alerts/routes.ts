@@ -102,12 +102,20 @@ export function registerAlertRoutes(app: HttpApp, ctx: AppContext): void {
         tags: ['alerts'],
         security,
         params: projectParams,
-        querystring: z.object({ state: z.enum(alertStates).optional(), ...page }),
+        querystring: z.object({
+          /** `open`: firing or acknowledged (not yet resolved). */
+          state: z.enum([...alertStates, 'open']).optional(),
+          ruleId: id.optional(),
+          issueId: id.optional(),
+          ...page,
+        }),
       },
     },
     async (req) => ({
       alerts: await svc.listAlerts(await who(req), req.params.id, {
         state: req.query.state,
+        ruleId: req.query.ruleId,
+        issueId: req.query.issueId,
         limit: req.query.limit,
         beforeId: req.query.before,
       }),

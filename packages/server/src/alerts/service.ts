@@ -120,11 +120,7 @@ export class AlertsService {
     return { deliveryIds: ids };
   }
 
-  async listAlerts(
-    p: Principal,
-    projectId: number,
-    opts: { state?: AlertState; limit: number; beforeId?: number },
-  ) {
+  async listAlerts(p: Principal, projectId: number, opts: store.AlertFilter) {
     await requireProjectPermission(this.ctx, p, projectId, 'read');
     return (await store.listAlerts(this.ctx.db, projectId, opts)).map(store.toAlert);
   }

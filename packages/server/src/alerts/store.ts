@@ -384,15 +384,30 @@ export async function getAlert(q: Queryable, id: number) {
   return r;
 }
 
-export async function listAlerts(
-  q: Queryable,
-  projectId: number,
-  opts: { state?: AlertState; limit: number; beforeId?: number },
-) {
+export interface AlertFilter {
+  /** `open`: firing or acknowledged. */
+  state?: AlertState | 'open';
+  ruleId?: number;
+  issueId?: number;
+  limit: number;
+  beforeId?: number;
+}
+
+export async function listAlerts(q: Queryable, projectId: number, opts: AlertFilter) {
   return q.query<AlertRow>(
-    `SELECT * FROM alerts WHERE project_id = $1 AND ($2::text IS NULL OR state = $2)
-       AND ($3::bigint IS NULL OR id < $3) ORDER BY id DESC LIMIT $4`,
-    [projectId, opts.state ?? null, opts.beforeId ?? null, opts.limit],
+    `SELECT * FROM alerts WHERE project_id = $1
+       AND ($2::text IS NULL OR state = $2 OR ($2 = 'open' AND state <> 'resolved'))
+       AND ($3::bigint IS NULL OR id < $3) AND ($5::bigint IS NULL OR rule_id = $5)
+       AND ($6::bigint IS NULL OR issue_id = $6)
+     ORDER BY id DESC LIMIT $4`,
+    [
+      projectId,
+      opts.state ?? null,
+      opts.beforeId ?? null,
+      opts.limit,
+      opts.ruleId ?? null,
+      opts.issueId ?? null,
+    ],
   );
 }
 

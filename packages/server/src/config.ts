@@ -67,6 +67,7 @@ const envSchema = z.object({
   DB_NAME: z.string().optional(),
   DB_POOL_MAX: int(1, 500).default(10),
   CONNECT_TIMEOUT_SECONDS: int(1, 600).default(10),
+  SHUTDOWN_TIMEOUT_SECONDS: int(1, 3600).default(30),
   EMBEDDED_PG_PORT: int(0, 65535).default(0),
   JWT_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   JwtKey: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -123,6 +124,8 @@ export interface Config {
   dbPoolMax: number;
   /** How long boot waits for PostgreSQL and Kafka to answer before it gives up. */
   connectTimeoutMs: number;
+  /** How long a signalled shutdown may drain before the process exits anyway. */
+  shutdownTimeoutMs: number;
   jwtKey?: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
@@ -265,6 +268,7 @@ export function loadConfig(raw: Record<string, string | undefined> = readEnviron
     database,
     dbPoolMax: e.DB_POOL_MAX,
     connectTimeoutMs: e.CONNECT_TIMEOUT_SECONDS * 1000,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     jwtKey,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { StartupError, openStorage, startBeacon } from './beacon.js';
+import { openStorage, StartupError, startBeacon } from './beacon.js';
 import { ConfigError, loadConfig, parseRoles, readEnvironment } from './config.js';
 import { migrate } from './platform/db/migrate.js';
 import { createLogger } from './platform/logger.js';
@@ -71,6 +71,13 @@ async function main(argv: string[]): Promise<void> {
       process.exit(1);
     }
     log.info({ signal }, 'shutting down: draining in-flight work');
+    setTimeout(() => {
+      log.error(
+        { timeoutMs: config.shutdownTimeoutMs },
+        'shutdown did not finish in time (SHUTDOWN_TIMEOUT_SECONDS): exiting now',
+      );
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
     beacon.stop().then(
       () => process.exit(0),
       (err) => {

@@ -185,12 +185,13 @@ export class EmbeddedBus implements Bus {
    * topics without any group keep their rows (nothing has read them yet). Returns the count.
    */
   async trim(): Promise<number> {
-    const rows = await this.db.tx(async (q) => {
+    const deleted = await this.db.tx(async (q) => {
       const [lock] = await q.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, 0) AS ok', [
         LOCK_BASE - 1,
       ]);
-      if (!lock?.ok) return [];
-      return q.query(
+      if (!lock?.ok) return 0;
+      // Count in the database: RETURNING every deleted row would ship millions of rows to Node.
+      const [res] = await q.query<{ n: number }>(
         `WITH lim AS (
            SELECT h.topic_id, h.partition, min(coalesce(o.next_offset, 0)) AS upto
            FROM bus_heads h
@@ -198,18 +199,21 @@ export class EmbeddedBus implements Bus {
              AND g.last_seen_at > now() - greatest($1::int, 168) * interval '1 hour'
            LEFT JOIN bus_offsets o ON o.group_id = g.id AND o.partition = h.partition
            GROUP BY h.topic_id, h.partition
+         ), gone AS (
+           DELETE FROM bus_log l USING lim
+           WHERE l.topic_id = lim.topic_id AND l.partition = lim.partition AND l."offset" < lim.upto
+             AND l.created_at < now() - $1::int * interval '1 hour'
+           RETURNING 1
          )
-         DELETE FROM bus_log l USING lim
-         WHERE l.topic_id = lim.topic_id AND l.partition = lim.partition AND l."offset" < lim.upto
-           AND l.created_at < now() - $1::int * interval '1 hour'
-         RETURNING 1`,
+         SELECT count(*)::int AS n FROM gone`,
         [this.opts.retentionHours],
       );
+      return res?.n ?? 0;
     });
     // Ephemeral groups of processes that died without stopping their consumers.
     await this.db.query(`DELETE FROM bus_groups WHERE ephemeral AND last_seen_at < now() - interval '1 day'`);
-    if (rows.length > 0) this.opts.log.info({ deleted: rows.length }, 'bus retention trimmed the log');
-    return rows.length;
+    if (deleted > 0) this.opts.log.info({ deleted }, 'bus retention trimmed the log');
+    return deleted;
   }
 
   async close(): Promise<void> {

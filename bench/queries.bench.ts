@@ -35,8 +35,8 @@ const t0 = Date.now();
 const say = (msg: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
 
 /**
- * The grouping worker's hot path on its own: WORKER_EVENTS realistic events (200 distinct bugs,
- * tags, users, releases) through IssueProcessor.processBatch in batches of 500.
+ * The grouping worker's hot path on its own: WORKER_EVENTS realistic events (~3 KB: 200 distinct
+ * bugs, tags, users, releases, contexts, 15 breadcrumbs, a request) through IssueProcessor.processBatch in batches of 500.
  */
 async function workerThroughput(db: Db, projectId: number): Promise<number> {
   const processor = new IssueProcessor(db, log);
@@ -88,7 +88,24 @@ async function workerThroughput(db: Db, projectId: number): Promise<number> {
         ],
         tags: { region: ['eu', 'us', 'ap'][i % 3]!, feature: `f${i % 11}` },
         user: { id: `u${i % 977}` },
-        contexts: { browser: { name: ['Chrome', 'Firefox', 'Safari'][i % 3], version: '120' } },
+        contexts: {
+          browser: { name: ['Chrome', 'Firefox', 'Safari'][i % 3], version: '120' },
+          runtime: { name: 'node', version: 'v20.11.0' },
+          trace: { trace_id: randomBytes(16).toString('hex'), span_id: randomBytes(8).toString('hex') },
+        },
+        // What SDKs send besides the exception (breadcrumbs, request): stored, not grouped.
+        breadcrumbs: Array.from({ length: 15 }, (_, k) => ({
+          timestamp: at,
+          category: 'http',
+          type: 'http',
+          level: 'info',
+          data: { url: `https://api.example.com/orders/${i}/${k}`, method: 'GET', status_code: 200 },
+        })),
+        request: {
+          url: `https://shop.example.com/orders/${i}`,
+          method: 'GET',
+          headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64)', accept: 'application/json' },
+        },
         source: 'envelope',
       };
       batch.push({

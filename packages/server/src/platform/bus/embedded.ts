@@ -2,15 +2,8 @@ import pg from 'pg';
 import type { Db } from '../db/db.js';
 import type { Logger } from '../logger.js';
 import { PublishCoalescer } from './coalesce.js';
-import {
-  type Bus,
-  type BusMessage,
-  type ConsumedMessage,
-  type ConsumeOptions,
-  type Consumer,
-  DEFAULT_STOP_TIMEOUT_MS,
-  finishesWithin,
-} from './types.js';
+import { DEFAULT_STOP_TIMEOUT_MS, finishesWithin, handlerFailed, memoize } from './shared.js';
+import type { Bus, BusMessage, ConsumedMessage, ConsumeOptions, Consumer } from './types.js';
 
 /**
  * The embedded bus: a durable, partitioned log in PostgreSQL (tables from migration 0100_bus).
@@ -95,13 +88,7 @@ export class EmbeddedBus implements Bus {
 
   /** The topic's id and partition count; created on first use. The stored count wins. */
   topic(name: string): Promise<TopicInfo> {
-    let p = this.topics.get(name);
-    if (!p) {
-      p = this.createTopic(name);
-      this.topics.set(name, p);
-      p.catch(() => this.topics.delete(name));
-    }
-    return p;
+    return memoize(this.topics, name, () => this.createTopic(name));
   }
 
   private async createTopic(name: string): Promise<TopicInfo> {
@@ -527,12 +514,9 @@ class EmbeddedConsumer implements Consumer {
         await this.options.handler(batch);
       } catch (err) {
         own.failures++;
-        const backoff = Math.min(30_000, 250 * 2 ** (own.failures - 1));
-        own.retryAt = Date.now() + backoff;
-        this.log.warn(
-          { err, partition: p, offset: batch[0]!.offset, attempt: own.failures, retryInMs: backoff },
-          'bus handler failed; the batch will be redelivered',
-        );
+        own.retryAt =
+          Date.now() +
+          handlerFailed(this.log, err, { partition: p, offset: batch[0]!.offset, attempt: own.failures });
         continue;
       }
       const next = Number(batch[batch.length - 1]!.offset) + 1;

@@ -9,15 +9,8 @@ import {
 } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { PublishCoalescer } from './coalesce.js';
-import {
-  type Bus,
-  type BusMessage,
-  type ConsumedMessage,
-  type ConsumeOptions,
-  type Consumer,
-  DEFAULT_STOP_TIMEOUT_MS,
-  finishesWithin,
-} from './types.js';
+import { DEFAULT_STOP_TIMEOUT_MS, finishesWithin, handlerFailed, memoize } from './shared.js';
+import type { Bus, BusMessage, ConsumedMessage, ConsumeOptions, Consumer } from './types.js';
 
 /**
  * The Kafka adapter on kafkajs 2.2.4 (see docs/bus.md for why this client).
@@ -157,13 +150,7 @@ export class KafkaBus implements Bus {
   }
 
   private ensureTopic(topic: string): Promise<void> {
-    let p = this.ensured.get(topic);
-    if (!p) {
-      p = this.createTopic(topic);
-      this.ensured.set(topic, p);
-      p.catch(() => this.ensured.delete(topic));
-    }
-    return p;
+    return memoize(this.ensured, topic, () => this.createTopic(topic));
   }
 
   private async createTopic(topic: string): Promise<void> {
@@ -349,11 +336,7 @@ class KafkaConsumer implements Consumer {
               if (this.abandoned) return;
               break;
             } catch (err) {
-              const backoff = Math.min(30_000, 250 * 2 ** (attempt - 1));
-              this.log.warn(
-                { err, partition, offset: chunk[0]!.offset, attempt, retryInMs: backoff },
-                'bus handler failed; the batch will be redelivered',
-              );
+              const backoff = handlerFailed(this.log, err, { partition, offset: chunk[0]!.offset, attempt });
               // Wait in slices, heartbeating, so the group keeps us; leave uncommitted on stop.
               const until = Date.now() + backoff;
               while (Date.now() < until) {

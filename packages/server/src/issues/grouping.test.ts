@@ -271,6 +271,22 @@ describe('grouping: the same bug groups into one issue', () => {
         ]),
       );
     expect(fp(java('14')).fingerprint).toBe(fp(java('15')).fingerprint);
+    // Classes the JVM generates per process (Spring, Hibernate and JDK proxies) group as one.
+    const proxied = (suffix: string, proxy: string) =>
+      fp(
+        event(
+          exception('java.lang.IllegalStateException', 'x', [
+            { module: proxy, function: 'invoke', in_app: false },
+            { module: `com.acme.UserService${suffix}`, function: 'find', in_app: true },
+          ]),
+        ),
+      ).components;
+    expect(proxied('$$EnhancerBySpringCGLIB$$5f3e2a1b', 'jdk.proxy2.$Proxy45')).toEqual(
+      proxied('$$EnhancerBySpringCGLIB$$9c8d7e6f', 'jdk.proxy3.$Proxy112'),
+    );
+    expect(proxied('$$SpringCGLIB$$0', 'x')).toEqual(proxied('$$SpringCGLIB$$1', 'x'));
+    expect(proxied('$HibernateProxy$aB3dE5', 'x')).toEqual(proxied('$HibernateProxy$Zx9Qw2', 'x'));
+    expect(proxied('', 'x')).not.toEqual(proxied('$$SpringCGLIB$$0', 'x'));
   });
 
   it('groups real SDK envelopes despite different lines, paths and hosts', () => {

@@ -148,11 +148,20 @@ export function normalizeFunction(fn: string): string {
 }
 
 export function normalizeModule(mod: string): string {
-  return mod
-    .replace(/\$\$ExternalSyntheticLambda\d+/g, '$$$$ExternalSyntheticLambda') // Android D8 numbering
-    .replace(/\$\$Lambda\$\d+\/(?:0x)?[0-9a-f]+/gi, '$$Lambda')
-    .replace(/0x[0-9a-f]+/gi, '<addr>')
-    .replace(/\$\d+$/g, '');
+  return (
+    mod
+      .replace(/\$\$ExternalSyntheticLambda\d+/g, '$$$$ExternalSyntheticLambda') // Android D8 numbering
+      // Runtime-generated JVM classes, named anew by every process: Spring CGLIB proxies,
+      // Hibernate proxies, JDK dynamic proxies.
+      .replace(/\$\$((?:EnhancerBy|FastClassBy)\w*?CGLIB)\$\$[0-9a-f]+/gi, '$$$$$1')
+      .replace(/\$\$SpringCGLIB\$\$\d+/g, '$$$$SpringCGLIB')
+      .replace(/\$HibernateProxy\$\w+/g, '$$HibernateProxy')
+      .replace(/\$Proxy\d+\b/g, '$$Proxy')
+      .replace(/^jdk\.proxy\d+\./, 'jdk.proxy.')
+      .replace(/\$\$Lambda\$\d+\/(?:0x)?[0-9a-f]+/gi, '$$Lambda')
+      .replace(/0x[0-9a-f]+/gi, '<addr>')
+      .replace(/\$\d+$/g, '')
+  );
 }
 
 /** The part of a frame that identifies the code: module (or normalised filename) and function. */

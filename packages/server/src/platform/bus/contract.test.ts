@@ -391,6 +391,40 @@ describe.runIf(requireKafka())('kafka bus', async () => {
     },
   }));
 
+  it('bounds stop() when a handler never returns; the batch is redelivered to the next member', async () => {
+    const topic = `t-hang-${uid()}`;
+    const bus = new KafkaBus({ ...open().opts, stopTimeoutMs: 500 });
+    try {
+      await bus.publish(topic, [{ key: 'k', value: Buffer.from('stuck') }]);
+      let started = false;
+      const hung = await bus.consume({
+        topic,
+        group: 'g',
+        handler: async () => {
+          started = true;
+          await new Promise(() => {});
+        },
+      });
+      await waitFor(() => started, { what: 'the handler to start', timeout: 30_000 });
+      await hung.stop();
+      const seen: string[] = [];
+      const next = await bus.consume({
+        topic,
+        group: 'g',
+        handler: async (b) => {
+          seen.push(...ids(b));
+        },
+      });
+      // The abandoned member holds the partitions until its 4 s session expires.
+      await waitFor(() => seen.length > 0, { what: 'redelivery to the next member', timeout: 45_000 });
+      expect(seen).toEqual(['stuck']);
+      await next.stop();
+    } finally {
+      await bus.deleteTopics([topic]).catch(() => {});
+      await bus.close();
+    }
+  });
+
   describe('broker restart', () => {
     const buses: InstanceType<typeof KafkaBus>[] = [];
     afterAll(async () => {

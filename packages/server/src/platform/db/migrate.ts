@@ -11,7 +11,10 @@ import type { Db } from './db.js';
  * A transaction-level advisory lock serialises concurrent migrators: the second waits, then
  * sees every file applied and does nothing.
  */
-export const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../migrations');
+export const migrationsDir = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../migrations',
+);
 const LOCK_ID = 0x6265_6163; // "beac"
 
 export function listMigrations(dir = migrationsDir): { name: string; sql: string }[] {
@@ -27,7 +30,9 @@ export async function migrate(db: Db, log?: Logger, dir = migrationsDir): Promis
     await q.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);
     await q.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const done = new Set((await q.query<{ name: string }>('SELECT name FROM schema_migrations')).map((r) => r.name));
+    const done = new Set(
+      (await q.query<{ name: string }>('SELECT name FROM schema_migrations')).map((r) => r.name),
+    );
     const applied: string[] = [];
     for (const m of files) {
       if (done.has(m.name)) continue;

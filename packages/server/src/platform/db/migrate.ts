@@ -17,11 +17,15 @@ export const migrationsDir = path.resolve(
 );
 const LOCK_ID = 0x6265_6163; // "beac"
 
-export function listMigrations(dir = migrationsDir): { name: string; sql: string }[] {
+/** Migration file names in order (without reading them: /readyz asks on every probe). */
+export function migrationNames(dir = migrationsDir): string[] {
   return readdirSync(dir)
     .filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f))
-    .sort()
-    .map((name) => ({ name, sql: readFileSync(path.join(dir, name), 'utf8') }));
+    .sort();
+}
+
+export function listMigrations(dir = migrationsDir): { name: string; sql: string }[] {
+  return migrationNames(dir).map((name) => ({ name, sql: readFileSync(path.join(dir, name), 'utf8') }));
 }
 
 export async function migrate(db: Db, log?: Logger, dir = migrationsDir): Promise<string[]> {
@@ -50,7 +54,7 @@ export async function migrationsApplied(db: Db, dir = migrationsDir): Promise<bo
   try {
     const rows = await db.query<{ name: string }>('SELECT name FROM schema_migrations');
     const done = new Set(rows.map((r) => r.name));
-    return listMigrations(dir).every((m) => done.has(m.name));
+    return migrationNames(dir).every((name) => done.has(name));
   } catch {
     return false;
   }

@@ -52,6 +52,10 @@ describe('config', () => {
       brokers: ['127.0.0.1:9092', 'h2:9093'],
     });
     expect(() => loadConfig({ KAFKA_BROKERS: 'nohostport' })).toThrow(/KAFKA_BROKERS/);
+    expect(() => loadConfig({ KAFKA_BROKERS: '127.0.0.1:99999' })).toThrow(
+      /KAFKA_BROKERS: "127.0.0.1:99999" is not host:port/,
+    );
+    expect(() => loadConfig({ KAFKA_BROKERS: 'h:0' })).toThrow(/KAFKA_BROKERS/);
   });
 
   it('parses roles and refuses unknown ones', () => {

@@ -250,7 +250,8 @@ export function loadConfig(raw: Record<string, string | undefined> = readEnviron
     .map((s) => s.trim())
     .filter(Boolean);
   for (const b of brokers)
-    if (!/^[^:\s]+:\d+$/.test(b)) throw new ConfigError('KAFKA_BROKERS', `"${b}" is not host:port`);
+    if (!/^[^:\s]+:\d+$/.test(b) || !(Number(b.split(':')[1]) >= 1 && Number(b.split(':')[1]) <= 65535))
+      throw new ConfigError('KAFKA_BROKERS', `"${b}" is not host:port (port 1-65535)`);
 
   const jwtKey = e.JWT_KEY ?? e.JwtKey;
   if (env === 'production' && !jwtKey)

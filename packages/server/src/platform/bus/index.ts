@@ -9,7 +9,12 @@ import type { Bus } from './types.js';
 export async function createBus(config: Config, db: Db, log: Logger): Promise<Bus> {
   if (config.bus.kind === 'kafka') {
     const { KafkaBus } = await import('./kafka.js');
-    const bus = new KafkaBus({ brokers: config.bus.brokers, partitions: config.bus.kafkaPartitions, log });
+    const bus = new KafkaBus({
+      brokers: config.bus.brokers,
+      partitions: config.bus.kafkaPartitions,
+      groupPrefix: config.bus.topicPrefix,
+      log,
+    });
     try {
       await bus.probe(config.connectTimeoutMs);
     } catch (err) {

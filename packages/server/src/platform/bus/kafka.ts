@@ -39,6 +39,11 @@ export interface KafkaBusOptions {
   replicationFactor?: number;
   /** How long a consumer's `stop()` waits for an in-flight handler before abandoning it (ms). */
   stopTimeoutMs?: number;
+  /**
+   * Prepended to every consumer group id (Beacon passes BUS_TOPIC_PREFIX), so two deployments
+   * sharing a broker never share a group such as `issues`.
+   */
+  groupPrefix?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -256,6 +261,8 @@ export class KafkaBus implements Bus {
 class KafkaConsumer implements Consumer {
   private readonly consumer: KConsumer;
   private readonly log: Logger;
+  /** The group id on the broker: BUS_TOPIC_PREFIX + the caller's group name. */
+  private readonly groupId: string;
   private stopping?: Promise<void>;
   /** Set when stop() gave up waiting for the handler: its late result must not be committed. */
   private abandoned = false;
@@ -265,10 +272,11 @@ class KafkaConsumer implements Consumer {
     private readonly options: ConsumeOptions,
     private readonly onStopped: () => void,
   ) {
-    this.log = bus.opts.log.child({ topic: options.topic, group: options.group });
+    this.groupId = `${bus.opts.groupPrefix ?? ''}${options.group}`;
+    this.log = bus.opts.log.child({ topic: options.topic, group: this.groupId });
     const sessionTimeout = bus.opts.sessionTimeout ?? 30_000;
     this.consumer = bus.kafka.consumer({
-      groupId: options.group,
+      groupId: this.groupId,
       sessionTimeout,
       maxWaitTimeInMs: bus.opts.maxWaitMs ?? Math.min(5_000, Math.floor(sessionTimeout / 4)),
       heartbeatInterval: bus.opts.heartbeatInterval ?? 3_000,
@@ -363,7 +371,8 @@ class KafkaConsumer implements Consumer {
    * reset to the first fetch, which could come after messages published meanwhile.
    */
   private async commitLatestForNewGroup(): Promise<void> {
-    const { topic, group } = this.options;
+    const { topic } = this.options;
+    const group = this.groupId;
     try {
       const admin = await this.bus.getAdmin();
       const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
@@ -404,7 +413,7 @@ class KafkaConsumer implements Consumer {
           'bus consumer stop: the handler is still running; leaving its batch uncommitted for redelivery',
         );
       }
-      if (this.options.ephemeral) await this.bus.dropGroup(this.options.group);
+      if (this.options.ephemeral) await this.bus.dropGroup(this.groupId);
       this.onStopped();
     })();
     return this.stopping;

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Config } from './config.js';
+import type { Config, RoleName } from './config.js';
 import type { AppContext, Worker } from './context.js';
 import { domains } from './domains.js';
 import { createBus } from './platform/bus/index.js';
@@ -11,6 +11,7 @@ import { StartupError } from './platform/errors.js';
 import { createHttpServer, type HttpApp } from './platform/http/server.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { Metrics } from './platform/metrics.js';
+import { RoleThread } from './threads.js';
 
 export { StartupError };
 
@@ -68,7 +69,24 @@ export interface Beacon {
   ctx: AppContext;
   app: HttpApp;
   url: string;
+  /** Worker roles running in threads of their own (BEACON_THREAD_ROLES). */
+  threads: RoleThread[];
   stop(): Promise<void>;
+}
+
+/** Create and start the workers of `roles`; each one's stop is pushed onto `stack`. */
+export async function startWorkers(
+  ctx: AppContext,
+  roles: RoleName[],
+  stack: Array<() => Promise<void>>,
+): Promise<void> {
+  const workers: Worker[] = [];
+  for (const d of domains)
+    for (const w of d.workers ?? []) if (roles.includes(w.role)) workers.push(w.create(ctx));
+  for (const w of workers) {
+    await w.start();
+    stack.push(() => w.stop());
+  }
 }
 
 /**
@@ -107,19 +125,24 @@ export async function startBeacon(
       const ok = database && migrations;
       return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', database, migrations });
     });
+    // Worker roles of their own thread (see RoleThread) when this process runs other roles too.
+    const threaded = config.threadRoles.filter((r) => config.roles.includes(r));
+    const thread =
+      threaded.length > 0 && config.roles.some((r) => !threaded.includes(r))
+        ? new RoleThread(threaded, { config, dbUrl: storage.db.url }, log.child({ component: 'threads' }))
+        : undefined;
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
       reply.header('content-type', metrics.registry.contentType);
-      return metrics.registry.metrics();
+      return metrics.text(thread ? [await thread.metrics()] : []);
     });
     for (const d of domains)
       for (const r of d.routes ?? []) if (config.roles.includes(r.role)) await r.register(app, ctx);
 
-    const workers: Worker[] = [];
-    for (const d of domains)
-      for (const w of d.workers ?? []) if (config.roles.includes(w.role)) workers.push(w.create(ctx));
-    for (const w of workers) {
-      await w.start();
-      stack.push(() => w.stop());
+    const local = thread ? config.roles.filter((r) => !thread.roles.includes(r)) : config.roles;
+    await startWorkers(ctx, local, stack);
+    if (thread) {
+      await thread.start();
+      stack.push(() => thread.stop(config.shutdownTimeoutMs));
     }
 
     await app.listen({ port: config.port, host: config.host });
@@ -135,7 +158,7 @@ export async function startBeacon(
       'beacon started',
     );
     let stopping: Promise<void> | undefined;
-    return { ctx, app, url, stop: () => (stopping ??= unwind()) };
+    return { ctx, app, url, threads: thread ? [thread] : [], stop: () => (stopping ??= unwind()) };
   } catch (err) {
     await unwind();
     throw err;

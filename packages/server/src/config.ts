@@ -11,6 +11,8 @@ import { z } from 'zod';
  */
 export const allRoles = ['api', 'ingest', 'issues', 'alerts', 'uptime', 'insights'] as const;
 export type RoleName = (typeof allRoles)[number];
+/** Roles made only of workers (no HTTP routes): they can run in a worker thread. */
+export const threadableRoles = ['issues', 'alerts', 'uptime', 'insights'] as const;
 
 export class ConfigError extends Error {
   constructor(
@@ -58,6 +60,7 @@ const envSchema = z.object({
   BEACON_PUBLIC_URL: url(['http:', 'https:']).optional(),
   BEACON_DATA_DIR: z.string().default('./data'),
   BEACON_ROLES: z.string().optional(),
+  BEACON_THREAD_ROLES: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   DB_HOST: z.string().optional(),
@@ -118,6 +121,11 @@ export interface Config {
   publicUrlExplicit: boolean;
   dataDir: string;
   roles: RoleName[];
+  /**
+   * Worker roles that run in a worker thread of their own when this process also runs other
+   * roles (default: issues, so grouping never stalls ingest's event loop). Empty: one thread.
+   */
+  threadRoles: RoleName[];
   logLevel: string;
   /** setting: which variable named the server (DATABASE_URL or DB_HOST), for boot errors. */
   database: { kind: 'embedded'; port: number } | { kind: 'external'; url: string; setting?: string };
@@ -177,6 +185,24 @@ export function readEnvironment(
   const merged: Record<string, string> = { ...fromFile };
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
   return merged;
+}
+
+/** BEACON_THREAD_ROLES: unset means `issues`; `none` (or empty) keeps every role on the main thread. */
+export function parseThreadRoles(value: string | undefined): RoleName[] {
+  if (value === undefined) return ['issues'];
+  const v = value.trim();
+  if (v === '' || v === 'none') return [];
+  const names = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of names)
+    if (!(threadableRoles as readonly string[]).includes(n))
+      throw new ConfigError(
+        'BEACON_THREAD_ROLES',
+        `"${n}" cannot run in a thread of its own (possible: ${threadableRoles.join(', ')}, or none)`,
+      );
+  return names as RoleName[];
 }
 
 export function parseRoles(value: string | undefined): RoleName[] {
@@ -265,6 +291,7 @@ export function loadConfig(raw: Record<string, string | undefined> = readEnviron
     publicUrlExplicit: e.BEACON_PUBLIC_URL !== undefined,
     dataDir: path.resolve(e.BEACON_DATA_DIR),
     roles: parseRoles(e.BEACON_ROLES),
+    threadRoles: parseThreadRoles(e.BEACON_THREAD_ROLES),
     logLevel: e.LOG_LEVEL,
     database,
     dbPoolMax: e.DB_POOL_MAX,

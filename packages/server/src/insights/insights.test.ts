@@ -80,6 +80,7 @@ async function insight(beacon: TestBeacon, p: Project, issueId: number) {
     ai: boolean;
     content: Record<string, unknown> | null;
     error: string | null;
+    requestedAt: string | null;
   };
 }
 
@@ -125,7 +126,8 @@ describe.runIf(requirePg())('insights over the real pipeline', () => {
     const ready = await waitFor(
       async () => {
         const i = await insight(beacon, project, errorIssue);
-        return i.status === 'ready' ? i : undefined;
+        // requestedAt: a job row exists (without one the API answers a built-in summary at once).
+        return i.status === 'ready' && i.requestedAt ? i : undefined;
       },
       { what: 'the insight', timeout: 20_000 },
     );
@@ -166,7 +168,8 @@ describe.runIf(requirePg())('insights over the real pipeline', () => {
     const done = await waitFor(
       async () => {
         const i = await insight(beacon, project, issueId);
-        return i.status === 'ready' ? i : undefined;
+        // requestedAt: a job row exists (without one the API answers a built-in summary at once).
+        return i.status === 'ready' && i.requestedAt ? i : undefined;
       },
       { what: 'the insight', timeout: 20_000 },
     );

@@ -243,7 +243,8 @@ describe.runIf(requirePg())('issues API and worker', () => {
     await waitFor(async () => (await issues('?query=marker')).items.length === 1, { what: 'marker' });
     const again = await call(b, 'GET', `/api/v1/issues/${found.id}`, owner.token);
     expect(again.body.count).toBe(1);
-    const metrics = await b.ctx.metrics.registry.getSingleMetricAsString('beacon_issues_events_total');
+    // Served by the main thread; counted by the issues worker (in its own thread by default).
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
     expect(metrics).toMatch(/beacon_issues_events_total\{result="invalid"\} 2/);
     expect(metrics).toMatch(/beacon_issues_events_total\{result="duplicate"\} 2/);
   });

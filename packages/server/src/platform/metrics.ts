@@ -10,14 +10,28 @@ export class Metrics {
   readonly httpRequests: client.Counter<'method' | 'route' | 'status'>;
   readonly httpDuration: client.Histogram<'method' | 'route' | 'status'>;
 
-  constructor() {
-    client.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
-    this.httpRequests = this.counter('beacon_http_requests_total', 'HTTP requests', ['method', 'route', 'status']);
+  /** `defaults: false` for a worker thread: process metrics are the main thread's to report. */
+  constructor(opts: { defaults?: boolean } = {}) {
+    if (opts.defaults !== false)
+      client.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    this.httpRequests = this.counter('beacon_http_requests_total', 'HTTP requests', [
+      'method',
+      'route',
+      'status',
+    ]);
     this.httpDuration = this.histogram('beacon_http_request_duration_seconds', 'HTTP request latency', [
       'method',
       'route',
       'status',
     ]);
+  }
+
+  /** The exposition text, merged with other threads' metrics (`getMetricsAsJSON()` of theirs). */
+  async text(others: client.MetricObjectWithValues<client.MetricValue<string>>[][] = []): Promise<string> {
+    const extra = others.filter((m) => m.length > 0);
+    if (extra.length === 0) return this.registry.metrics();
+    const own = await this.registry.getMetricsAsJSON();
+    return client.AggregatorRegistry.aggregate([own, ...extra]).metrics();
   }
 
   counter<L extends string>(name: string, help: string, labelNames: L[] = []): client.Counter<L> {

@@ -1,5 +1,5 @@
 // Ingest throughput: real-shaped Sentry envelopes of ~2 KB (a few dozen distinct errors), 50
-// keep-alive connections from autocannon in its own process, against `beacon start` in another
+// keep-alive connections from autocannon in its own process (a fresh event_id in every request), against `beacon start` in another
 // process; then the same load against a bare node:http server that reads and parses the same
 // body and answers 200. Prints accepted events/s, p50/p99 latency, and the ratio Beacon / bare.
 //
@@ -8,7 +8,7 @@
 // the roles (default: all), BENCH_SECONDS the duration of each run (default 30), BENCH_CPU_PROF a
 // directory for a CPU profile of the server.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,8 @@ const root = path.resolve(import.meta.dirname, '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 30);
 const connections = 50;
 const roles = process.env.BENCH_ROLES ?? 'all';
+/** 32 hex characters in every body, replaced by a fresh event id per request. */
+const PLACEHOLDER = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee';
 
 const children: ChildProcess[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -90,7 +92,7 @@ function envelopeFor(i: number): string {
     colno: 5 + f,
     in_app: f >= 4,
   }));
-  const id = randomUUID().replaceAll('-', '');
+  const id = PLACEHOLDER;
   const event = {
     event_id: id,
     timestamp: Date.now() / 1000,
@@ -140,14 +142,31 @@ interface LoadResult {
   rps: number;
 }
 
-/** Runs autocannon in its own process so it does not share a core's event loop with anything. */
-function load(url: string, headers: Record<string, string>, bodies: string[]): Promise<LoadResult> {
+/**
+ * Runs autocannon in its own process so it does not share a core's event loop with anything.
+ * Every request carries a fresh event_id, so the issues worker stores (not dedupes) each event.
+ */
+function load(
+  url: string,
+  headers: Record<string, string>,
+  bodies: string[],
+  s = seconds,
+): Promise<LoadResult> {
   const code = `
     import autocannon from 'autocannon';
+    import { randomBytes } from 'node:crypto';
     const o = JSON.parse(process.env.LOAD);
+    const prefix = randomBytes(10).toString('hex');
+    let n = 0;
     const r = await autocannon({
       url: o.url, connections: o.connections, duration: o.seconds, pipelining: 1,
-      requests: o.bodies.map((body) => ({ method: 'POST', path: new URL(o.url).pathname + new URL(o.url).search, headers: o.headers, body })),
+      requests: o.bodies.map((body) => ({
+        method: 'POST', path: new URL(o.url).pathname + new URL(o.url).search, headers: o.headers, body,
+        setupRequest: (req) => {
+          req.body = body.replaceAll(o.placeholder, prefix + (n++).toString(16).padStart(12, '0'));
+          return req;
+        },
+      })),
     });
     process.stdout.write('RESULT ' + JSON.stringify({
       ok: r['2xx'], non2xx: r.non2xx, errors: r.errors + r.timeouts, durationS: r.duration,
@@ -157,7 +176,10 @@ function load(url: string, headers: Record<string, string>, bodies: string[]): P
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
       cwd: root,
-      env: { ...process.env, LOAD: JSON.stringify({ url, headers, bodies, connections, seconds }) },
+      env: {
+        ...process.env,
+        LOAD: JSON.stringify({ url, headers, bodies, connections, seconds: s, placeholder: PLACEHOLDER }),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);
@@ -246,7 +268,7 @@ async function main() {
   };
   console.log('warming up beacon (3 s)…');
   // A short warm-up so JIT and connection pools are hot; its numbers are discarded.
-  await loadWithSeconds(`${base}/api/${projectId}/envelope/`, headers, bodies, 3);
+  await load(`${base}/api/${projectId}/envelope/`, headers, bodies, 3);
   console.log('loading beacon…');
   const b = await load(`${base}/api/${projectId}/envelope/`, headers, bodies);
   console.log(
@@ -268,7 +290,7 @@ async function main() {
 
   console.log('loading a bare node:http server with the same bodies…');
   const bare = await startChild(['--input-type=module', '-e', bareServer], {});
-  await loadWithSeconds(`http://127.0.0.1:${bare.port}/api/1/envelope/`, headers, bodies, 3);
+  await load(`http://127.0.0.1:${bare.port}/api/1/envelope/`, headers, bodies, 3);
   const r = await load(`http://127.0.0.1:${bare.port}/api/1/envelope/`, headers, bodies);
   console.log(`  bare: ${r.rps.toFixed(0)} requests/s, p50 ${r.p50} ms, p99 ${r.p99} ms`);
   await stopChild(bare.child);
@@ -299,24 +321,6 @@ async function main() {
       ],
     })}`,
   );
-}
-
-function loadWithSeconds(url: string, headers: Record<string, string>, bodies: string[], s: number) {
-  const code = `
-    import autocannon from 'autocannon';
-    const o = JSON.parse(process.env.LOAD);
-    await autocannon({ url: o.url, connections: o.connections, duration: o.s,
-      requests: o.bodies.map((body) => ({ method: 'POST', path: new URL(o.url).pathname, headers: o.headers, body })) });
-  `;
-  return new Promise<void>((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
-      cwd: root,
-      env: { ...process.env, LOAD: JSON.stringify({ url, headers, bodies, connections, s }) },
-      stdio: 'ignore',
-    });
-    children.push(child);
-    child.once('exit', () => resolve());
-  });
 }
 
 try {

@@ -77,6 +77,7 @@ for (const o of outcomes) {
     rows.push(`| ${o.file.replace('.bench.ts', '')} | (failed, exit ${o.code}) | | | |`);
     continue;
   }
+  if (o.result.skipped) rows.push(`| ${o.result.name} | skipped: ${o.result.skipped} | | | |`);
   for (const m of o.result.metrics ?? [])
     rows.push(
       `| ${o.result.name} | ${m.label} | ${typeof m.value === 'number' ? Number(m.value.toFixed(2)) : m.value} | ${m.unit ?? ''} | ${m.target ?? ''} |`,

@@ -20,7 +20,7 @@
 // BENCH_KAFKA_SECONDS (20), BENCH_DRAIN_SECONDS (60), BENCH_DATABASE_URL (admin URL,
 // default postgres://postgres@127.0.0.1:5432/postgres), BENCH_KAFKA_BROKERS (127.0.0.1:9092),
 // BENCH_REBUILD=1 (rebuild dist first), BENCH_CPU_PROF=<dir> (run the Beacon processes with
-// --cpu-prof into <dir>).
+// --cpu-prof, a folder per process in <dir>, a profile per thread).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -133,8 +133,9 @@ async function startBeacon(name: string, cwd: string, env: Record<string, string
   const base = { ...process.env };
   for (const k of Object.keys(base))
     if (/^(DATABASE_URL|DB_|KAFKA_|BUS_|BEACON_|JWT_KEY|JwtKey|EMBEDDED_PG_)/.test(k)) delete base[k];
+  // One folder per process: each thread (the issues role runs in one) writes its own profile there.
   const prof = profileDir
-    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, `${name}-${Date.now()}`)}`]
     : [];
   const child = spawn(process.execPath, [...prof, mainJs, 'start'], {
     cwd,

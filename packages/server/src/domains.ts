@@ -1,5 +1,5 @@
-import type { Domain } from './domain.js';
 import { alertsDomain } from './alerts/index.js';
+import type { Domain } from './domain.js';
 import { identityDomain } from './identity/index.js';
 import { ingestDomain } from './ingest/index.js';
 import { insightsDomain } from './insights/index.js';

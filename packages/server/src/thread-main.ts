@@ -31,17 +31,19 @@ try {
   const metrics = new Metrics({ defaults: false });
   const ctx: AppContext = { config, log, db, bus, topics, metrics };
   await startWorkers(ctx, config.roles, stack);
-  let stopping: Promise<void> | undefined;
+  let stopping = false;
   port.on('message', (m: ToThread) => {
     if (m.type === 'metrics')
       void metrics.registry
         .getMetricsAsJSON()
         .then((json) => send({ type: 'metrics', id: m.id, metrics: json }));
-    else if (m.type === 'stop')
-      stopping ??= unwind().then(() => {
+    else if (m.type === 'stop' && !stopping) {
+      stopping = true;
+      void unwind().then(() => {
         send({ type: 'stopped' });
         port.close();
       });
+    }
   });
   log.info({ roles: config.roles }, 'role thread started');
   send({ type: 'ready' });

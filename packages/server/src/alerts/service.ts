@@ -9,7 +9,7 @@ import {
 import { badRequest, conflict, notFound } from '../platform/errors.js';
 import { AlertEngine } from './engine.js';
 import { isRedactedWebhookUrl, REDACTED, redactSlackUrl, redactWebhookUrl } from './redact.js';
-import type { Action, AlertState, DeliveryState, Rule, RuleInput } from './schemas.js';
+import type { Action, DeliveryState, Rule, RuleInput } from './schemas.js';
 import * as store from './store.js';
 import { buildBlockList, defaultTargetPolicy, validateTargetUrl } from './targets.js';
 

@@ -27,7 +27,10 @@ export const exceptionSchema = z.object({
   type: z.string().optional(),
   value: z.string().optional(),
   module: z.string().optional(),
-  mechanism: z.object({ type: z.string().optional(), handled: z.boolean().optional() }).passthrough().optional(),
+  mechanism: z
+    .object({ type: z.string().optional(), handled: z.boolean().optional() })
+    .passthrough()
+    .optional(),
   /** Frames oldest first, innermost (where it was thrown) last — Sentry's order. */
   stacktrace: z.object({ frames: z.array(frameSchema) }).optional(),
 });
@@ -94,7 +97,14 @@ export const internalEventSchema = z.object({
   sdk: z.object({ name: z.string().optional(), version: z.string().optional() }).optional(),
   /** Names and sizes of attachments stored alongside the event (content kept by ingest). */
   attachments: z
-    .array(z.object({ id: z.string(), filename: z.string(), contentType: z.string().optional(), size: z.number() }))
+    .array(
+      z.object({
+        id: z.string(),
+        filename: z.string(),
+        contentType: z.string().optional(),
+        size: z.number(),
+      }),
+    )
     .default([]),
   /** Where the event came from: `envelope`, `store` or `native`. */
   source: z.enum(['envelope', 'store', 'native']),

@@ -511,7 +511,7 @@ describe.runIf(requirePg())('issues API and worker', () => {
         { status: 'ignored', ignore: { until: '9999-12-31T23:59:59Z' } },
       ],
       ['PATCH', `/api/v1/issues/${target.id}`, { assigneeId: 99999999999999 }],
-      ['POST', `${list}/bulk`, { ids: [9223372036854775807], status: 'resolved' }],
+      ['POST', `${list}/bulk`, { ids: [2 ** 63], status: 'resolved' }],
       ['POST', `/api/v1/issues/${target.id}/merge`, { otherIssueIds: [9007199254740991] }],
     ];
     const failed: string[] = [];

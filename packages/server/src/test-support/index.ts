@@ -60,7 +60,11 @@ export interface TestBeacon extends Beacon {
 /** Start Beacon in-process on a fresh test database (all roles unless BEACON_ROLES is given). */
 export async function startTestBeacon(env: Record<string, string> = {}): Promise<TestBeacon> {
   const db = await createTestDatabase();
-  const config = testConfig({ DATABASE_URL: db.url, JWT_KEY: 'test-jwt-key-0123456789-abcdefghijklmnop', ...env });
+  const config = testConfig({
+    DATABASE_URL: db.url,
+    JWT_KEY: 'test-jwt-key-0123456789-abcdefghijklmnop',
+    ...env,
+  });
   const beacon = await startBeacon(config, createLogger(config.logLevel));
   return {
     ...beacon,

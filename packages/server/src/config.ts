@@ -187,34 +187,42 @@ export function readEnvironment(
   return merged;
 }
 
-/** BEACON_THREAD_ROLES: unset means `issues`; `none` (or empty) keeps every role on the main thread. */
-export function parseThreadRoles(value: string | undefined): RoleName[] {
-  if (value === undefined) return ['issues'];
-  const v = value.trim();
-  if (v === '' || v === 'none') return [];
-  const names = v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const n of names)
-    if (!(threadableRoles as readonly string[]).includes(n))
-      throw new ConfigError(
-        'BEACON_THREAD_ROLES',
-        `"${n}" cannot run in a thread of its own (possible: ${threadableRoles.join(', ')}, or none)`,
-      );
-  return names as RoleName[];
-}
-
-export function parseRoles(value: string | undefined): RoleName[] {
-  if (!value || value.trim() === '' || value.trim() === 'all') return [...allRoles];
+/** A comma list of role names, each one of `allowed`; `refuse(name)` words the error. */
+function roleList(
+  value: string,
+  allowed: readonly RoleName[],
+  setting: string,
+  refuse: (name: string) => string,
+): RoleName[] {
   const names = value
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   for (const n of names)
-    if (!(allRoles as readonly string[]).includes(n))
-      throw new ConfigError('BEACON_ROLES', `unknown role "${n}" (known: ${allRoles.join(', ')})`);
+    if (!(allowed as readonly string[]).includes(n)) throw new ConfigError(setting, refuse(n));
   return names as RoleName[];
+}
+
+/** BEACON_THREAD_ROLES: unset means `issues`; `none` (or empty) keeps every role on the main thread. */
+export function parseThreadRoles(value: string | undefined): RoleName[] {
+  if (value === undefined) return ['issues'];
+  if (value.trim() === '' || value.trim() === 'none') return [];
+  return roleList(
+    value,
+    threadableRoles,
+    'BEACON_THREAD_ROLES',
+    (n) => `"${n}" cannot run in a thread of its own (possible: ${threadableRoles.join(', ')}, or none)`,
+  );
+}
+
+export function parseRoles(value: string | undefined): RoleName[] {
+  if (!value || value.trim() === '' || value.trim() === 'all') return [...allRoles];
+  return roleList(
+    value,
+    allRoles,
+    'BEACON_ROLES',
+    (n) => `unknown role "${n}" (known: ${allRoles.join(', ')})`,
+  );
 }
 
 /** Webhook deny list: comma-separated CIDRs; unset keeps the default (link-local and cloud metadata). */

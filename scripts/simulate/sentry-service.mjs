@@ -71,7 +71,8 @@ const paths = {
 process.on('message', async (msg) => {
   if (msg.type === 'flush') {
     await sdk.flush(5000);
-    process.send({ type: 'flushed' });
+    // The simulator stops waiting after a few seconds and disconnects: nobody to tell then.
+    if (process.connected) process.send({ type: 'flushed' });
     return;
   }
   if (msg.type !== 'error') return;

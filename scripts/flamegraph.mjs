@@ -77,6 +77,7 @@ const body = rects
   .join('\n');
 const heading = esc(title ?? path.basename(input));
 const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="monospace" font-size="11">
+<title>Flame graph: ${heading}</title>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="6" y="18" font-size="14">${heading} — ${(all / 1000).toFixed(0)} ms on CPU (idle, GC and program time left out)</text>
 ${body}

@@ -14,13 +14,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createProject } from '../packages/server/src/ingest/test-helpers.js';
+import { bodies, PLACEHOLDER } from './envelopes.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 30);
 const connections = 50;
 const roles = process.env.BENCH_ROLES ?? 'all';
-/** 32 hex characters in every body, replaced by a fresh event id per request. */
-const PLACEHOLDER = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee';
 
 const children: ChildProcess[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -71,63 +70,6 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(t);
-}
-
-// ------------------------------------------------------------------ payloads
-
-const errorTypes = ['TypeError', 'ReferenceError', 'RangeError', 'Error', 'SyntaxError', 'DatabaseError'];
-const files = ['checkout', 'cart', 'auth', 'orders', 'payments', 'search', 'profile', 'mailer'];
-/** One ~2 KB Sentry envelope per distinct error, shaped like @sentry/node's. */
-function envelopeFor(i: number): string {
-  const type = errorTypes[i % errorTypes.length]!;
-  const file = files[i % files.length]!;
-  const frames = Array.from({ length: 8 }, (_, f) => ({
-    filename:
-      f < 4
-        ? `node:internal/modules/m${f}`
-        : `/srv/app/src/${file}/${['index', 'service', 'store', 'handler'][f % 4]}.js`,
-    module: f < 4 ? `m${f}` : `${file}:${f}`,
-    function: f < 4 ? `internalFn${f}` : `${file}Step${i % 5}${f}`,
-    lineno: 10 + f * 7 + (i % 3),
-    colno: 5 + f,
-    in_app: f >= 4,
-  }));
-  const id = PLACEHOLDER;
-  const event = {
-    event_id: id,
-    timestamp: Date.now() / 1000,
-    platform: 'node',
-    level: 'error',
-    server_name: 'web-1',
-    release: 'shop@1.4.2',
-    environment: 'production',
-    exception: {
-      values: [
-        {
-          type,
-          value: `failure ${i} in ${file}: order ${1000 + i} could not be processed`,
-          mechanism: { type: 'generic', handled: true },
-          stacktrace: { frames },
-        },
-      ],
-    },
-    tags: { service: file, region: 'eu-west-1' },
-    user: { id: String(i), ip_address: '10.0.0.1' },
-    contexts: { runtime: { name: 'node', version: 'v20.20.2' }, os: { name: 'linux' } },
-    breadcrumbs: [
-      { timestamp: Date.now() / 1000, category: 'http', message: `GET /api/${file}`, level: 'info' },
-    ],
-    sdk: { name: 'sentry.javascript.node', version: '11.12.0' },
-  };
-  const payload = JSON.stringify(event);
-  const header = JSON.stringify({ event_id: id, sent_at: new Date().toISOString(), sdk: event.sdk });
-  let body = `${header}\n{"type":"event"}\n${payload}\n`;
-  // Pad through `extra` to ~2 KB so every body has the same size.
-  if (body.length < 2048) {
-    const padded = { ...event, extra: { note: 'x'.repeat(2048 - body.length - 20) } };
-    body = `${header}\n{"type":"event"}\n${JSON.stringify(padded)}\n`;
-  }
-  return body;
 }
 
 // ------------------------------------------------------------------ load generator
@@ -257,7 +199,6 @@ async function main() {
   const base = `http://127.0.0.1:${beacon.port}`;
   // The ingest tests' helper: sign up a user, create a project, return its first key.
   const { token: accessToken, projectId, publicKey } = await createProject(base, 'bench');
-  const bodies = Array.from({ length: 36 }, (_, i) => envelopeFor(i));
   const avg = Math.round(bodies.reduce((s, b) => s + b.length, 0) / bodies.length);
   console.log(
     `${bodies.length} distinct envelopes, ~${avg} bytes each; ${connections} connections, ${seconds} s per run`,

@@ -164,6 +164,35 @@ export function useAction() {
   return { busy, error, run, clear: () => setError(undefined) };
 }
 
+/**
+ * A button that runs `run` through `action` (see useAction), disabled while the action is busy.
+ * `guard` is asked first (a confirm or prompt): the action runs only when it returns true.
+ */
+export function ActionButton({
+  action,
+  run,
+  guard,
+  className = 'btn small',
+  children,
+}: {
+  action: ReturnType<typeof useAction>;
+  run: () => Promise<unknown>;
+  guard?: () => boolean;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <button
+      type="button"
+      className={className}
+      disabled={action.busy}
+      onClick={() => (!guard || guard()) && action.run(run)}
+    >
+      {children}
+    </button>
+  );
+}
+
 export function FormError({ error }: { error: Error | undefined }) {
   if (!error) return null;
   return (

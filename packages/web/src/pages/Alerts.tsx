@@ -3,7 +3,18 @@ import { del, get, listOf, post, put } from '../api.js';
 import { live } from '../live.js';
 import { Link, navigate } from '../router.js';
 import { useApp, useCan } from '../state.js';
-import { Badge, Empty, Field, FormError, Load, Tabs, Time, useAction, useAsync } from '../ui.js';
+import {
+  ActionButton,
+  Badge,
+  Empty,
+  Field,
+  FormError,
+  Load,
+  Tabs,
+  Time,
+  useAction,
+  useAsync,
+} from '../ui.js';
 
 interface Alert {
   id: number;
@@ -464,49 +475,39 @@ function RuleRow({ rule: r, pid, onChange }: { rule: Rule; pid: number; onChange
       <td className="actions">
         {canWrite && (
           <>
-            <button
-              type="button"
-              className="btn small"
-              disabled={action.busy}
-              onClick={() =>
-                action.run(async () => {
-                  const res = await post<{ deliveryIds?: unknown[] }>(`/api/v1/rules/${r.id}/test`, {});
-                  const n = Array.isArray(res?.deliveryIds) ? res.deliveryIds.length : undefined;
-                  setTested(
-                    `Test notification queued${n === undefined ? '' : ` to ${n} channel${n === 1 ? '' : 's'}`}.`,
-                  );
-                })
-              }
+            <ActionButton
+              action={action}
+              run={async () => {
+                const res = await post<{ deliveryIds?: unknown[] }>(`/api/v1/rules/${r.id}/test`, {});
+                const n = Array.isArray(res?.deliveryIds) ? res.deliveryIds.length : undefined;
+                setTested(
+                  `Test notification queued${n === undefined ? '' : ` to ${n} channel${n === 1 ? '' : 's'}`}.`,
+                );
+              }}
             >
               Send test
-            </button>
-            <button
-              type="button"
+            </ActionButton>
+            <ActionButton
+              action={action}
               className="btn small ghost"
-              disabled={action.busy}
-              onClick={() =>
-                action.run(async () => {
-                  await saveRule(r, { enabled: !r.enabled });
-                  onChange();
-                })
-              }
+              run={async () => {
+                await saveRule(r, { enabled: !r.enabled });
+                onChange();
+              }}
             >
               {r.enabled ? 'Disable' : 'Enable'}
-            </button>
-            <button
-              type="button"
+            </ActionButton>
+            <ActionButton
+              action={action}
               className="btn small danger"
-              disabled={action.busy}
-              onClick={() =>
-                confirm(`Delete the rule "${r.name}"?`) &&
-                action.run(async () => {
-                  await del(`/api/v1/rules/${r.id}`);
-                  onChange();
-                })
-              }
+              guard={() => confirm(`Delete the rule "${r.name}"?`)}
+              run={async () => {
+                await del(`/api/v1/rules/${r.id}`);
+                onChange();
+              }}
             >
               Delete
-            </button>
+            </ActionButton>
           </>
         )}
       </td>
@@ -602,19 +603,15 @@ function Channels({ rules, pid }: { rules: Rule[]; pid: number }) {
                   </td>
                   <td className="actions">
                     {d.state === 'dead' && (
-                      <button
-                        type="button"
-                        className="btn small"
-                        disabled={action.busy}
-                        onClick={() =>
-                          action.run(async () => {
-                            await post(`/api/v1/deliveries/${String(d.id)}/replay`, {});
-                            deliveries.reload();
-                          })
-                        }
+                      <ActionButton
+                        action={action}
+                        run={async () => {
+                          await post(`/api/v1/deliveries/${String(d.id)}/replay`, {});
+                          deliveries.reload();
+                        }}
                       >
                         Replay
-                      </button>
+                      </ActionButton>
                     )}
                   </td>
                 </tr>

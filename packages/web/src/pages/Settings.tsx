@@ -4,6 +4,7 @@ import { navigate } from '../router.js';
 import { useApp, useCan } from '../state.js';
 import type { ProjectKey, Role } from '../types.js';
 import {
+  ActionButton,
   Badge,
   Empty,
   Field,
@@ -128,22 +129,19 @@ function ProjectSettings() {
           <p className="muted">
             Deletes the project with its keys, issues and events. This cannot be undone.
           </p>
-          <button
-            type="button"
+          <ActionButton
+            action={action}
             className="btn danger"
-            disabled={action.busy}
-            onClick={() =>
-              prompt(`Type the project name (${p.name}) to delete it`) === p.name &&
-              action.run(async () => {
-                await del(`/api/v1/projects/${p.id}`);
-                localStorage.removeItem('beacon.project');
-                await reloadProjects();
-                navigate('/', { replace: true });
-              })
-            }
+            guard={() => prompt(`Type the project name (${p.name}) to delete it`) === p.name}
+            run={async () => {
+              await del(`/api/v1/projects/${p.id}`);
+              localStorage.removeItem('beacon.project');
+              await reloadProjects();
+              navigate('/', { replace: true });
+            }}
           >
             Delete {p.name}
-          </button>
+          </ActionButton>
         </section>
       )}
     </div>
@@ -213,40 +211,33 @@ function Keys() {
                     <td className="actions">
                       {canManage && (
                         <>
-                          <button
-                            type="button"
-                            className="btn small"
-                            disabled={action.busy}
-                            onClick={() =>
-                              action.run(async () => {
-                                const r = await post<ProjectKey>(
-                                  `/api/v1/projects/${pid}/keys/${k.id}/rotate`,
-                                  {},
-                                );
-                                if (r.secretKey)
-                                  setSecret({ title: `New secret key of "${k.label}"`, value: r.secretKey });
-                                keys.reload();
-                              })
-                            }
+                          <ActionButton
+                            action={action}
+                            run={async () => {
+                              const r = await post<ProjectKey>(
+                                `/api/v1/projects/${pid}/keys/${k.id}/rotate`,
+                                {},
+                              );
+                              if (r.secretKey)
+                                setSecret({ title: `New secret key of "${k.label}"`, value: r.secretKey });
+                              keys.reload();
+                            }}
                           >
                             Rotate secret
-                          </button>
-                          <button
-                            type="button"
+                          </ActionButton>
+                          <ActionButton
+                            action={action}
                             className="btn small ghost"
-                            disabled={action.busy}
-                            onClick={() =>
-                              action.run(async () => {
-                                await post(
-                                  `/api/v1/projects/${pid}/keys/${k.id}/${k.enabled ? 'disable' : 'enable'}`,
-                                  {},
-                                );
-                                keys.reload();
-                              })
-                            }
+                            run={async () => {
+                              await post(
+                                `/api/v1/projects/${pid}/keys/${k.id}/${k.enabled ? 'disable' : 'enable'}`,
+                                {},
+                              );
+                              keys.reload();
+                            }}
                           >
                             {k.enabled ? 'Disable' : 'Enable'}
-                          </button>
+                          </ActionButton>
                         </>
                       )}
                     </td>

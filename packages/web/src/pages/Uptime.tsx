@@ -4,7 +4,7 @@ import { BarChart, LineChart } from '../charts.js';
 import { live } from '../live.js';
 import { Link, navigate } from '../router.js';
 import { useApp, useCan } from '../state.js';
-import { Badge, Empty, Field, FormError, Load, Time, useAction, useAsync } from '../ui.js';
+import { ActionButton, Badge, Empty, Field, FormError, Load, Time, useAction, useAsync } from '../ui.js';
 
 interface Service {
   id: number;
@@ -398,19 +398,16 @@ export function EndpointPage({ endpointId }: { endpointId: string }) {
                     >
                       {editing ? 'Close' : 'Edit'}
                     </button>
-                    <button
-                      type="button"
+                    <ActionButton
+                      action={action}
                       className="btn ghost"
-                      disabled={action.busy}
-                      onClick={() =>
-                        action.run(async () => {
-                          await patch(`/api/v1/endpoints/${e.id}`, { enabled: e.enabled === false });
-                          ep.reload();
-                        })
-                      }
+                      run={async () => {
+                        await patch(`/api/v1/endpoints/${e.id}`, { enabled: e.enabled === false });
+                        ep.reload();
+                      }}
                     >
                       {e.enabled === false ? 'Resume' : 'Pause'}
-                    </button>
+                    </ActionButton>
                   </div>
                 )}
               </div>

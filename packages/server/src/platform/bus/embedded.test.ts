@@ -37,6 +37,19 @@ describe.runIf(requirePg())('embedded bus (PostgreSQL specifics)', () => {
   afterEach(async () => {
     await Promise.all(consumers.splice(0).map((c) => c.stop()));
   });
+
+  /** A consumer of `group` on `topic` (stopped after the test) that appends every value to `into`. */
+  async function collect(topic: string, group: string, into: string[], on: EmbeddedBus = bus) {
+    const c = await on.consume({
+      topic,
+      group,
+      handler: async (b) => {
+        into.push(...ids(b));
+      },
+    });
+    consumers.push(c);
+    return c;
+  }
   afterAll(async () => {
     await bus?.close();
     await db?.close();
@@ -52,15 +65,7 @@ describe.runIf(requirePg())('embedded bus (PostgreSQL specifics)', () => {
   it('never skips a row when publishers of one partition commit concurrently', async () => {
     const topic = `gap-${uid()}`;
     const seen: string[] = [];
-    consumers.push(
-      await bus.consume({
-        topic,
-        group: 'g',
-        handler: async (b) => {
-          seen.push(...ids(b));
-        },
-      }),
-    );
+    await collect(topic, 'g', seen);
     // 8 publishers, one key (one partition), publishing while the consumer reads.
     await Promise.all(
       Array.from({ length: 8 }, async (_, p) => {
@@ -131,15 +136,7 @@ describe.runIf(requirePg())('embedded bus (PostgreSQL specifics)', () => {
     await waitFor(() => started, { what: 'the handler to start' });
     await hung.stop();
     const seen: string[] = [];
-    consumers.push(
-      await bus.consume({
-        topic,
-        group: 'g',
-        handler: async (b) => {
-          seen.push(...ids(b));
-        },
-      }),
-    );
+    await collect(topic, 'g', seen);
     await waitFor(() => seen.length === 1, { what: 'redelivery to the next consumer' });
     expect(seen).toEqual(['stuck']);
   });
@@ -147,29 +144,14 @@ describe.runIf(requirePg())('embedded bus (PostgreSQL specifics)', () => {
   it('pauses and resumes a consumer', async () => {
     const topic = `pause-${uid()}`;
     const seen: string[] = [];
-    const c = await bus.consume({
-      topic,
-      group: 'g',
-      handler: async (b) => {
-        seen.push(...ids(b));
-      },
-    });
-    consumers.push(c);
+    const c = await collect(topic, 'g', seen);
     await bus.publish(topic, [{ key: 'k', value: Buffer.from('before') }]);
     await waitFor(() => seen.length === 1);
     c.pause();
     await bus.publish(topic, [{ key: 'k', value: Buffer.from('while-paused') }]);
     // The paused consumer must not take it: a second group shows the message is there.
     const other: string[] = [];
-    consumers.push(
-      await bus.consume({
-        topic,
-        group: 'witness',
-        handler: async (b) => {
-          other.push(...ids(b));
-        },
-      }),
-    );
+    await collect(topic, 'witness', other);
     await waitFor(() => other.length === 2, { what: 'the witness group' });
     expect(seen).toEqual(['before']);
     c.resume();
@@ -181,15 +163,7 @@ describe.runIf(requirePg())('embedded bus (PostgreSQL specifics)', () => {
     const topic = `takeover-${uid()}`;
     await bus.ensureTopics([topic]);
     const got: string[] = [];
-    consumers.push(
-      await bus.consume({
-        topic,
-        group: 'g',
-        handler: async (b) => {
-          got.push(...ids(b));
-        },
-      }),
-    );
+    await collect(topic, 'g', got);
     const proc = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'contract-child.ts')], {
       env: {
         ...process.env,
@@ -249,15 +223,7 @@ describe.runIf(requirePg())('embedded bus (PostgreSQL specifics)', () => {
   it('reconnects a consumer whose database connection was killed, and resumes from its commits', async () => {
     const topic = `reconnect-${uid()}`;
     const seen: string[] = [];
-    consumers.push(
-      await bus.consume({
-        topic,
-        group: 'g',
-        handler: async (b) => {
-          seen.push(...ids(b));
-        },
-      }),
-    );
+    await collect(topic, 'g', seen);
     await bus.publish(topic, [{ key: 'k', value: Buffer.from('one') }]);
     await waitFor(() => seen.length === 1);
     const killed = await db.query<{ ok: boolean }>(
@@ -278,15 +244,7 @@ describe.runIf(requirePg())('embedded bus (PostgreSQL specifics)', () => {
       Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`m${i}`) })),
     );
     const fast: string[] = [];
-    consumers.push(
-      await trimmer.consume({
-        topic,
-        group: 'fast',
-        handler: async (b) => {
-          fast.push(...ids(b));
-        },
-      }),
-    );
+    await collect(topic, 'fast', fast, trimmer);
     await waitFor(() => fast.length === 10);
     // A second group that has not read anything yet holds every row back.
     const slow = await trimmer.consume({
@@ -308,15 +266,7 @@ describe.runIf(requirePg())('embedded bus (PostgreSQL specifics)', () => {
       what: 'nothing trimmed',
     });
     const slowSeen: string[] = [];
-    consumers.push(
-      await trimmer.consume({
-        topic,
-        group: 'slow',
-        handler: async (b) => {
-          slowSeen.push(...ids(b));
-        },
-      }),
-    );
+    await collect(topic, 'slow', slowSeen, trimmer);
     await waitFor(() => slowSeen.length === 10);
     await waitFor(async () => {
       await trimmer.trim();

@@ -89,16 +89,18 @@ export class RoleThread {
       this.pending.delete(m.id);
     });
     thread.on('error', (err) => this.log.error({ err, roles: this.roles }, 'role thread failed'));
+    const startedAt = Date.now();
     thread.once('exit', (code) => {
       if (this.thread !== thread) return;
       this.thread = undefined;
+      // Back-off grows while the thread keeps dying soon after starting; a long run resets it.
+      if (Date.now() - startedAt > 60_000) this.restartDelayMs = 1_000;
       for (const [id, resolve] of this.pending) {
         resolve([]);
         this.pending.delete(id);
       }
       if (!this.stopping) this.restartLater(code);
     });
-    this.restartDelayMs = 1_000;
   }
 
   private restartLater(code: number): void {

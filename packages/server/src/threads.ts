@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker as Thread } from 'node:worker_threads';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { Config, RoleName } from './config.js';
+import { finishesWithin } from './platform/async.js';
 import type { Logger } from './platform/logger.js';
 
 /** What the main thread hands a role thread (structured-cloned). */
@@ -142,14 +143,8 @@ export class RoleThread {
     if (!thread) return;
     const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
     thread.postMessage({ type: 'stop' } satisfies ToThread);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), timeoutMs);
-    });
-    if ((await Promise.race([exited, late])) === 'late') {
-      this.log.warn({ roles: this.roles }, 'role thread did not stop in time; terminating it');
-      await thread.terminate();
-    }
-    clearTimeout(timer);
+    if (await finishesWithin(exited, timeoutMs)) return;
+    this.log.warn({ roles: this.roles }, 'role thread did not stop in time; terminating it');
+    await thread.terminate();
   }
 }

@@ -1,8 +1,9 @@
 import pg from 'pg';
+import { finishesWithin } from '../async.js';
 import type { Db } from '../db/db.js';
 import type { Logger } from '../logger.js';
 import { PublishCoalescer } from './coalesce.js';
-import { DEFAULT_STOP_TIMEOUT_MS, finishesWithin, handlerFailed, memoize } from './shared.js';
+import { DEFAULT_STOP_TIMEOUT_MS, handlerFailed, memoize } from './shared.js';
 import type { Bus, BusMessage, ConsumedMessage, ConsumeOptions, Consumer } from './types.js';
 
 /**

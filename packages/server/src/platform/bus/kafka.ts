@@ -7,9 +7,10 @@ import {
   Partitioners,
   type Producer,
 } from 'kafkajs';
+import { finishesWithin } from '../async.js';
 import type { Logger } from '../logger.js';
 import { PublishCoalescer } from './coalesce.js';
-import { DEFAULT_STOP_TIMEOUT_MS, finishesWithin, handlerFailed, memoize } from './shared.js';
+import { DEFAULT_STOP_TIMEOUT_MS, handlerFailed, memoize } from './shared.js';
 import type { Bus, BusMessage, ConsumedMessage, ConsumeOptions, Consumer } from './types.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 
-/** What both bus adapters do alike: caching topic set-up, retry back-off, bounded stop. */
+/** What both bus adapters do alike: caching topic set-up, retry back-off, the default stop bound. */
 
 /** One promise per key, created on first use; a rejected one is forgotten so the next call retries. */
 export function memoize<K, V>(cache: Map<K, Promise<V>>, key: K, create: () => Promise<V>): Promise<V> {
@@ -26,21 +26,3 @@ export function handlerFailed(
 
 /** How long a consumer's `stop()` waits for a running handler by default (ms). */
 export const DEFAULT_STOP_TIMEOUT_MS = 15_000;
-
-/** True when `work` settles within `ms` (rejections count as settled); false on timeout. */
-export async function finishesWithin(work: Promise<unknown> | undefined, ms: number): Promise<boolean> {
-  if (!work) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const done = work.then(
-    () => true,
-    () => true,
-  );
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([done, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

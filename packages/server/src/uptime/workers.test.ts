@@ -61,7 +61,8 @@ describe.runIf(requirePg())('uptime workers sharing one database', () => {
             [ownerA],
           )
         ).length >= 2,
-      { what: 'worker A to run checks', timeout: 20_000, interval: 10 },
+      // Generous: under a full parallel test run the two workers start and claim slots slowly.
+      { what: 'worker A to run checks', timeout: 45_000, interval: 10 },
     );
     a.child.kill('SIGKILL');
     await a.exited;
@@ -112,5 +113,5 @@ describe.runIf(requirePg())('uptime workers sharing one database', () => {
     expect(
       await db.query('SELECT id FROM uptime_endpoints WHERE lease_owner LIKE $1', [`%:${b.child.pid}:%`]),
     ).toEqual([]);
-  }, 120_000);
+  }, 150_000);
 });
